@@ -1,0 +1,53 @@
+# Two commands for a fresh machine with Python 3.11+ and make:
+#   make demo   set up .venv, migrate the embedded SQLite database, run the end-to-end demo
+#   make test   set up .venv with dev extras, run lint, type checks, layer contract and tests
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEV_STAMP := $(STAMP)-dev
+
+.PHONY: demo test lint typecheck layers pytest test-postgres bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $(STAMP)
+
+$(DEV_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP) $(DEV_STAMP)
+
+demo: $(STAMP)
+	$(BIN)/clearinghouse demo
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy
+
+layers: $(DEV_STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(DEV_STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck layers pytest
+
+# The same suite against PostgreSQL on loopback (CI runs this after `make test`).
+test-postgres: $(DEV_STAMP)
+	CLEARINGHOUSE_TEST_DATABASE_URL=$${CLEARINGHOUSE_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/pytest -q -m "not sqlite_only"
+
+bench: $(DEV_STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/intake_sarif.py
+
+clean:
+	rm -rf $(VENV) .clearinghouse .pytest_cache .mypy_cache .ruff_cache

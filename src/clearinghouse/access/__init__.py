@@ -1,0 +1,1 @@
+"""Organizations, API tokens, roles and the TLP visibility rules."""

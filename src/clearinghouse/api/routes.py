@@ -1,0 +1,314 @@
+"""The ``/api/v1`` routes. Each one authenticates, checks the role, calls the pipeline.
+
+Records a token may not see answer 404 whether they exist or not; role refusals answer 403.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from clearinghouse.access import service as access_service
+from clearinghouse.access.roles import Action, OrgKind, Role, Sector, parse_enum
+from clearinghouse.access.visibility import Viewer
+from clearinghouse.api.deps import RuntimeDep, ViewerDep, allowed
+from clearinghouse.audit import service as audit_service
+from clearinghouse.core.errors import InputError, NotFoundError, PermissionDeniedError, TooLargeError
+from clearinghouse.core.tlp import Tlp
+from clearinghouse.infra.blobs import iter_file
+from clearinghouse.intake import service as intake_service
+from clearinghouse.pipeline import intake_flow, read_flow, triage_flow
+from clearinghouse.pipeline.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1")
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+class OrganizationIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrgKind
+    sector: Sector | None = None
+
+
+class OrganizationOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    sector: str | None
+
+
+class TokenIn(BaseModel):
+    role: Role
+    organization: str | None = Field(default=None, max_length=200)
+
+
+class TokenOut(BaseModel):
+    id: int
+    organization: str
+    role: str
+    token: str
+
+
+class GrantIn(BaseModel):
+    organization: str = Field(min_length=1, max_length=200)
+
+
+class MergeIn(BaseModel):
+    other: str = Field(min_length=1, max_length=32)
+
+
+class SplitIn(BaseModel):
+    findings: list[int] = Field(min_length=1, max_length=10_000)
+
+
+@router.get("/organizations", response_model=list[OrganizationOut])
+def list_organizations(runtime: RuntimeDep, viewer: ViewerDep) -> list[OrganizationOut]:
+    allowed(viewer, Action.READ)
+    with runtime.db.session() as session:
+        return [
+            OrganizationOut(id=o.id, name=o.name, kind=o.kind, sector=o.sector)
+            for o in access_service.list_orgs(session)
+        ]
+
+
+@router.post("/organizations", response_model=OrganizationOut, status_code=201)
+def create_organization(
+    body: OrganizationIn, runtime: RuntimeDep, viewer: ViewerDep
+) -> OrganizationOut:
+    allowed(viewer, Action.MANAGE_ORGS)
+    with runtime.db.session() as session:
+        org = access_service.create_org(
+            session, name=body.name, kind=body.kind, sector=body.sector, clock=runtime.clock
+        )
+        audit_service.append(
+            session, clock=runtime.clock, viewer=viewer, action="organization.create",
+            object_type="organization", object_id=org.id,
+            detail={"name": org.name, "kind": org.kind},
+        )
+        return OrganizationOut(id=org.id, name=org.name, kind=org.kind, sector=org.sector)
+
+
+@router.post("/tokens", response_model=TokenOut, status_code=201)
+def create_token(body: TokenIn, runtime: RuntimeDep, viewer: ViewerDep) -> TokenOut:
+    allowed(viewer, Action.MANAGE_TOKENS)
+    name = body.organization or viewer.organization
+    if name != viewer.organization and viewer.kind is not OrgKind.COORDINATOR:
+        raise PermissionDeniedError("admins create tokens for their own organization only")
+    with runtime.db.session() as session:
+        org = access_service.get_org_by_name_or_raise(session, name=name)
+        token, secret = access_service.create_token(
+            session, org=org, role=body.role, clock=runtime.clock
+        )
+        audit_service.append(
+            session, clock=runtime.clock, viewer=viewer, action="token.create",
+            object_type="token", object_id=token.id,
+            detail={"org": org.name, "role": body.role.value},
+        )
+        return TokenOut(id=token.id, organization=org.name, role=token.role, token=secret)
+
+
+def _spool_limit_error(limit: int) -> TooLargeError:
+    return TooLargeError(f"upload: more than {limit} bytes (the configured limit)")
+
+
+async def _spool(request: Request, limit: int) -> Path:
+    """Stream the body to a temporary file, refusing it as soon as it passes ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _spool_limit_error(limit)
+    encoding = request.headers.get("content-encoding", "identity").lower()
+    if encoding not in ("", "identity"):
+        raise InputError(f"Content-Encoding: {encoding!r} is not accepted; send the document as is")
+    fd, name = tempfile.mkstemp(prefix="clearinghouse-upload-")
+    path = Path(name)
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _spool_limit_error(limit)
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+@router.post("/submissions", status_code=201)
+async def create_submission(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    format: Annotated[str, Query(max_length=16)] = "auto",
+    target: Annotated[str | None, Query(max_length=2000)] = None,
+    tlp: Annotated[str | None, Query(max_length=16)] = None,
+    share_with: Annotated[list[str] | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """Upload one document (the raw bytes as the body): SARIF, OSV, CVE 5, CSAF or native."""
+    allowed(viewer, Action.SUBMIT)
+    label = Tlp.parse(tlp) if tlp else None
+    path = await _spool(request, runtime.settings.max_upload_bytes)
+    try:
+        outcome = await run_in_threadpool(
+            _import, runtime, viewer, path, format, target, label, tuple(share_with or ())
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    if outcome.already_imported:
+        response.status_code = 200
+    return outcome.as_json()
+
+
+def _import(
+    runtime: Runtime,
+    viewer: Viewer,
+    path: Path,
+    format: str,
+    target: str | None,
+    tlp: Tlp | None,
+    share_with: tuple[str, ...],
+) -> intake_flow.ImportOutcome:
+    return intake_flow.import_submission(
+        runtime.db,
+        runtime.blobs,
+        intake_flow.ImportRequest(
+            organization=viewer.organization, chunks=iter_file(path), format=format,
+            target=target, tlp=tlp, share_with=share_with,
+        ),
+        viewer=viewer,
+        clock=runtime.clock,
+        max_bytes=runtime.settings.max_upload_bytes,
+        limits=runtime.limits,
+        batch_size=runtime.settings.import_batch_size,
+    )
+
+
+@router.get("/submissions")
+def list_submissions(
+    runtime: RuntimeDep, viewer: ViewerDep, limit: Limit = 100, offset: Offset = 0
+) -> list[dict[str, Any]]:
+    allowed(viewer, Action.READ)
+    return read_flow.list_submissions(
+        runtime.db, viewer=viewer, clock=runtime.clock, limit=limit, offset=offset
+    )
+
+
+@router.get("/submissions/{submission_id}")
+def get_submission(submission_id: int, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+    allowed(viewer, Action.READ)
+    return read_flow.show_submission(
+        runtime.db, viewer=viewer, clock=runtime.clock, submission_id=submission_id
+    )
+
+
+@router.post("/submissions/{submission_id}/grants", status_code=201)
+def grant_submission(
+    submission_id: int, body: GrantIn, runtime: RuntimeDep, viewer: ViewerDep
+) -> dict[str, Any]:
+    """The submitting organization lets one more organization see a restricted submission."""
+    allowed(viewer, Action.TRIAGE)
+    with runtime.db.session() as session:
+        submission = intake_service.get_submission_or_raise(
+            session, viewer=viewer, submission_id=submission_id
+        )
+        if submission.organization_id != viewer.organization_id:
+            raise PermissionDeniedError("only the submitting organization shares its submission")
+        grantee = access_service.get_org_by_name_or_raise(session, name=body.organization)
+        added = access_service.grant(
+            session, resource_kind=intake_service.RESOURCE_KIND, resource_id=submission.id,
+            org=grantee, clock=runtime.clock,
+        )
+        audit_service.append(
+            session, clock=runtime.clock, viewer=viewer, action="submission.grant",
+            object_type="submission", object_id=submission.id, tlp=submission.tlp,
+            detail={"org": grantee.name},
+        )
+        return {"submission": submission.id, "organization": grantee.name, "added": added}
+
+
+@router.get("/findings")
+def list_findings(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    submission: int | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[dict[str, Any]]:
+    allowed(viewer, Action.READ)
+    return read_flow.list_findings(
+        runtime.db, viewer=viewer, clock=runtime.clock, submission_id=submission, limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/findings/{finding_id}")
+def get_finding(finding_id: int, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+    allowed(viewer, Action.READ)
+    return read_flow.show_finding(
+        runtime.db, viewer=viewer, clock=runtime.clock, finding_id=finding_id
+    )
+
+
+@router.get("/vulns")
+def list_vulns(
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[dict[str, Any]]:
+    allowed(viewer, Action.READ)
+    return read_flow.list_vulns(
+        runtime.db, viewer=viewer, clock=runtime.clock, search=q, limit=limit, offset=offset
+    )
+
+
+@router.get("/vulns/{vuln_id}")
+def get_vuln(vuln_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+    allowed(viewer, Action.READ)
+    try:
+        return read_flow.show_vuln(runtime.db, viewer=viewer, clock=runtime.clock, public_id=vuln_id)
+    except InputError:  # a malformed id names nothing that exists
+        raise NotFoundError(f"vulnerability {vuln_id} does not exist") from None
+
+
+@router.post("/vulns/{vuln_id}/merge")
+def merge_vulns(
+    vuln_id: str, body: MergeIn, runtime: RuntimeDep, viewer: ViewerDep
+) -> dict[str, object]:
+    return triage_flow.merge(
+        runtime.db, viewer=viewer, into=vuln_id, other=body.other, clock=runtime.clock
+    )
+
+
+@router.post("/vulns/{vuln_id}/split", status_code=201)
+def split_vuln(
+    vuln_id: str, body: SplitIn, runtime: RuntimeDep, viewer: ViewerDep
+) -> dict[str, object]:
+    return triage_flow.split(
+        runtime.db, viewer=viewer, public_id=vuln_id, finding_ids=body.findings,
+        clock=runtime.clock,
+    )
+
+
+@router.get("/audit/verify")
+def verify_audit(runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+    allowed(viewer, Action.VERIFY_AUDIT)
+    with runtime.db.session() as session:
+        verdict = audit_service.verify_chain(session)
+    doc: dict[str, Any] = {"ok": verdict.ok, "events": verdict.events}
+    if not verdict.ok:
+        doc.update({"first_bad_event": verdict.first_bad_seq, "reason": verdict.reason})
+    return doc
+
+

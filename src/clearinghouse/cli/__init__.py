@@ -1,0 +1,1 @@
+"""The ``clearinghouse`` command: thin Typer commands that parse, call the pipeline, render."""

@@ -1,0 +1,388 @@
+"""The ``clearinghouse`` command line.
+
+Every command that reports data takes ``--json`` and then prints exactly one JSON document on
+stdout. Exit codes: 0 success, 1 a domain error (one line on stderr), 2 bad usage. The CLI acts
+as the local operator, who owns the database; ``--org`` says on whose behalf it submits.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from clearinghouse.access import service as access_service
+from clearinghouse.access.roles import OrgKind, Role, Sector, parse_enum
+from clearinghouse.access.visibility import LOCAL_ADMIN
+from clearinghouse.audit import service as audit_service
+from clearinghouse.core.errors import ClearinghouseError, InputError
+from clearinghouse.core.tlp import Tlp
+from clearinghouse.infra.blobs import iter_file
+from clearinghouse.infra.settings import Settings
+from clearinghouse.intake import service as intake_service
+from clearinghouse.pipeline import intake_flow, read_flow, triage_flow
+from clearinghouse.pipeline.runtime import Runtime
+from clearinghouse.cli.output import emit, emit_json
+
+app = typer.Typer(
+    name="clearinghouse",
+    help="Clearinghouse: coordinated vulnerability intake, deduplication and disclosure.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+org_app = typer.Typer(help="Organizations.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+findings_app = typer.Typer(help="Submit and read findings.", no_args_is_help=True)
+subs_app = typer.Typer(help="Submissions and who may see them.", no_args_is_help=True)
+vulns_app = typer.Typer(help="Deduplicated vulnerabilities.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+for sub, name in (
+    (org_app, "org"),
+    (token_app, "token"),
+    (findings_app, "findings"),
+    (subs_app, "submissions"),
+    (vulns_app, "vulns"),
+    (audit_app, "audit"),
+    (db_app, "db"),
+):
+    app.add_typer(sub, name=name)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+class _State:
+    settings: Settings | None = None
+    runtime: Runtime | None = None
+
+
+_state = _State()
+
+
+def runtime() -> Runtime:
+    if _state.runtime is None:
+        settings = _state.settings or Settings()
+        _state.runtime = Runtime.from_settings(settings)
+        _state.runtime.ensure_schema()
+    return _state.runtime
+
+
+@app.callback()
+def _root(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Data directory (default $CLEARINGHOUSE_DATA_DIR or ./.clearinghouse)."),
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (default SQLite in the data directory).")
+    ] = None,
+) -> None:
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    _state.settings = Settings(**overrides)
+    _state.runtime = None
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: JsonFlag = False) -> None:
+    """Create or migrate the schema to the newest version."""
+    rt = runtime()
+    emit({"ok": True, "database": rt.db.engine.url.render_as_string(hide_password=True)},
+         as_json=as_json)
+
+
+@org_app.command("create")
+def org_create(
+    name: str,
+    kind: Annotated[str, typer.Option(help="|".join(k.value for k in OrgKind))],
+    sector: Annotated[str | None, typer.Option(help="|".join(s.value for s in Sector))] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register an organization."""
+    org_kind = parse_enum(OrgKind, kind, field="kind")
+    org_sector = parse_enum(Sector, sector, field="sector") if sector else None
+    rt = runtime()
+    with rt.db.session() as session:
+        org = access_service.create_org(
+            session, name=name, kind=org_kind, sector=org_sector, clock=rt.clock
+        )
+        audit_service.append(
+            session, clock=rt.clock, viewer=LOCAL_ADMIN, action="organization.create",
+            object_type="organization", object_id=org.id, detail={"name": org.name, "kind": kind},
+        )
+        doc = {"id": org.id, "name": org.name, "kind": org.kind, "sector": org.sector}
+    emit(doc, as_json=as_json)
+
+
+@org_app.command("list")
+def org_list(as_json: JsonFlag = False) -> None:
+    """List organizations."""
+    rt = runtime()
+    with rt.db.session() as session:
+        docs = [
+            {"id": o.id, "name": o.name, "kind": o.kind, "sector": o.sector}
+            for o in access_service.list_orgs(session)
+        ]
+    emit(docs, as_json=as_json, columns=["id", "name", "kind", "sector"])
+
+
+@token_app.command("create")
+def token_create(
+    org: Annotated[str, typer.Option(help="Organization name.")],
+    role: Annotated[str, typer.Option(help="|".join(r.value for r in Role))],
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an API token; it is printed once and stored only as a hash."""
+    token_role = parse_enum(Role, role, field="role")
+    rt = runtime()
+    with rt.db.session() as session:
+        organization = access_service.get_org_by_name_or_raise(session, name=org)
+        token, secret = access_service.create_token(
+            session, org=organization, role=token_role, clock=rt.clock
+        )
+        audit_service.append(
+            session, clock=rt.clock, viewer=LOCAL_ADMIN, action="token.create",
+            object_type="token", object_id=token.id, detail={"org": org, "role": role},
+        )
+        doc = {"id": token.id, "organization": org, "role": role, "token": secret}
+    emit(doc, as_json=as_json)
+
+
+@findings_app.command("import")
+def findings_import(
+    file: Annotated[Path, typer.Argument(help="Document to import ('-' for stdin).")],
+    org: Annotated[str, typer.Option(help="Submitting organization.")],
+    format: Annotated[str, typer.Option(help="auto|sarif|osv|cve5|csaf|native")] = "auto",
+    target: Annotated[str | None, typer.Option(help="Package URL or repository.")] = None,
+    tlp: Annotated[str | None, typer.Option(help="CLEAR|GREEN|AMBER|AMBER+STRICT|RED")] = None,
+    share_with: Annotated[
+        list[str] | None,
+        typer.Option("--share-with", help="Organization granted access (AMBER) or named (RED)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import findings from SARIF, OSV, CVE JSON 5, CSAF 2.0 or the native format."""
+    label = Tlp.parse(tlp) if tlp else None
+    if str(file) == "-":
+        chunks: Any = iter(lambda: sys.stdin.buffer.read(1 << 20), b"")
+    else:
+        if not file.is_file():
+            raise InputError(f"FILE: {file} is not a readable file")
+        chunks = iter_file(file)
+    rt = runtime()
+    with rt.db.session() as session:
+        organization = access_service.get_org_by_name_or_raise(session, name=org)
+        viewer = access_service.viewer_for_org(organization, role=Role.SUBMITTER)
+    outcome = intake_flow.import_submission(
+        rt.db,
+        rt.blobs,
+        intake_flow.ImportRequest(
+            organization=org, chunks=chunks, format=format, target=target, tlp=label,
+            share_with=tuple(share_with or ()),
+        ),
+        viewer=viewer,
+        clock=rt.clock,
+        max_bytes=rt.settings.max_upload_bytes,
+        limits=rt.limits,
+        batch_size=rt.settings.import_batch_size,
+    )
+    emit(outcome.as_json(), as_json=as_json)
+
+
+@findings_app.command("list")
+def findings_list(
+    submission: Annotated[int | None, typer.Option(help="Only this submission.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """List findings."""
+    rt = runtime()
+    docs = read_flow.list_findings(
+        rt.db, viewer=LOCAL_ADMIN, clock=rt.clock, submission_id=submission, limit=limit,
+        offset=offset,
+    )
+    emit(docs, as_json=as_json, columns=["id", "vulnerability", "organization", "producer", "title"])
+
+
+@findings_app.command("show")
+def findings_show(finding_id: int, as_json: JsonFlag = False) -> None:
+    """Show one finding."""
+    rt = runtime()
+    emit(read_flow.show_finding(rt.db, viewer=LOCAL_ADMIN, clock=rt.clock, finding_id=finding_id),
+         as_json=as_json)
+
+
+@subs_app.command("list")
+def submissions_list(
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """List submissions."""
+    rt = runtime()
+    docs = read_flow.list_submissions(
+        rt.db, viewer=LOCAL_ADMIN, clock=rt.clock, limit=limit, offset=offset
+    )
+    emit(docs, as_json=as_json,
+         columns=["id", "organization", "format", "tlp", "findings", "new_vulnerabilities"])
+
+
+@subs_app.command("grant")
+def submissions_grant(
+    submission_id: int,
+    org: Annotated[str, typer.Option(help="Organization to grant (AMBER) or name (RED).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Let one more organization see a restricted submission and its findings."""
+    rt = runtime()
+    with rt.db.session() as session:
+        submission = intake_service.get_submission_or_raise(
+            session, viewer=LOCAL_ADMIN, submission_id=submission_id
+        )
+        grantee = access_service.get_org_by_name_or_raise(session, name=org)
+        added = access_service.grant(
+            session, resource_kind=intake_service.RESOURCE_KIND, resource_id=submission.id,
+            org=grantee, clock=rt.clock,
+        )
+        audit_service.append(
+            session, clock=rt.clock, viewer=LOCAL_ADMIN, action="submission.grant",
+            object_type="submission", object_id=submission.id, tlp=submission.tlp,
+            detail={"org": org},
+        )
+    emit({"submission": submission_id, "organization": org, "added": added}, as_json=as_json)
+
+
+@vulns_app.command("list")
+def vulns_list(
+    search: Annotated[str | None, typer.Option(help="Id, alias or words of the title.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """List vulnerabilities (one per real flaw)."""
+    rt = runtime()
+    docs = read_flow.list_vulns(
+        rt.db, viewer=LOCAL_ADMIN, clock=rt.clock, search=search, limit=limit, offset=offset
+    )
+    emit(docs, as_json=as_json,
+         columns=["id", "title", "status", "tlp", "cwe", "findings", "finders", "aliases"])
+
+
+@vulns_app.command("show")
+def vulns_show(vuln_id: str, as_json: JsonFlag = False) -> None:
+    """Show one vulnerability with its findings."""
+    rt = runtime()
+    doc = read_flow.show_vuln(rt.db, viewer=LOCAL_ADMIN, clock=rt.clock, public_id=vuln_id)
+    if as_json:
+        emit_json(doc)
+        return
+    summary = {k: v for k, v in doc.items() if k != "findings_detail"}
+    summary["findings_detail"] = [f"#{f['id']} {f['organization']}: {f['title']}"
+                                  for f in doc["findings_detail"]]
+    emit(summary, as_json=False, title=doc["id"])
+
+
+@vulns_app.command("merge")
+def vulns_merge(into: str, other: str, as_json: JsonFlag = False) -> None:
+    """Merge OTHER into INTO (an analyst decision, audited)."""
+    rt = runtime()
+    emit(triage_flow.merge(rt.db, viewer=LOCAL_ADMIN, into=into, other=other, clock=rt.clock),
+         as_json=as_json)
+
+
+@vulns_app.command("split")
+def vulns_split(
+    vuln_id: str,
+    finding: Annotated[list[int], typer.Option("--finding", help="Finding id to split off.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Split findings off into a new vulnerability; the engine never re-merges them."""
+    rt = runtime()
+    emit(triage_flow.split(rt.db, viewer=LOCAL_ADMIN, public_id=vuln_id, finding_ids=finding,
+                           clock=rt.clock), as_json=as_json)
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonFlag = False) -> None:
+    """Check the hash chain; exit 1 naming the first altered, moved or missing event."""
+    rt = runtime()
+    with rt.db.session() as session:
+        verdict = audit_service.verify_chain(session)
+    doc: dict[str, Any] = {"ok": verdict.ok, "events": verdict.events}
+    if not verdict.ok:
+        doc.update({"first_bad_event": verdict.first_bad_seq, "reason": verdict.reason})
+    emit(doc, as_json=as_json)
+    if not verdict.ok:
+        sys.stderr.write(f"audit chain broken at event {verdict.first_bad_seq}: {verdict.reason}\n")
+        raise typer.Exit(1)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+) -> None:
+    """Serve the HTTP API (FastAPI; OpenAPI at /openapi.json)."""
+    import os
+
+    import uvicorn
+
+    rt = runtime()  # migrate before workers start
+    settings = rt.settings
+    os.environ["CLEARINGHOUSE_DATA_DIR"] = str(settings.data_dir)
+    if settings.database_url:
+        os.environ["CLEARINGHOUSE_DATABASE_URL"] = settings.database_url
+    uvicorn.run("clearinghouse.api.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+@app.command("demo")
+def demo(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where to build the demo world (default: a fresh temp dir).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Build a fresh demo world and run every capability end to end."""
+    from clearinghouse.pipeline.demo import run_demo
+
+    report = run_demo(data_dir=data_dir, echo=None if as_json else print)
+    if as_json:
+        emit_json(report)
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except ClearinghouseError as error:
+        sys.stderr.write(f"error: {error}\n")
+        sys.exit(1)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
+    except Exception as error:
+        import click
+
+        if isinstance(error, click.exceptions.UsageError):
+            error.show()
+            sys.exit(2)
+        if isinstance(error, click.exceptions.ClickException):
+            error.show()
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

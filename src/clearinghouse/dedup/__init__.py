@@ -1,0 +1,1 @@
+"""Deduplication: identity keys, CWE compatibility, clustering plans, and analyst suggestions."""

@@ -1,0 +1,332 @@
+"""Cluster incoming findings into vulnerabilities, and let analysts merge and split.
+
+This is the database side of ``dedup.clustering``: per batch it computes identity keys
+(``dedup.fingerprint``), looks them up in the ``dedup_index`` table, asks the pure planner what
+to do, and writes the result (new vulnerabilities, merges, finding rows, index rows,
+suggestions) in the caller's transaction. A whole submission is one transaction, so a failure
+at any batch leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+
+import orjson
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from clearinghouse.core.clock import Clock
+from clearinghouse.core.errors import ConflictError, InputError, NotFoundError
+from clearinghouse.dedup import clustering
+from clearinghouse.dedup.fingerprint import IdentityKeys, identity_keys
+from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
+from clearinghouse.formats.records import FindingRecord
+from clearinghouse.intake import service as intake_service
+from clearinghouse.intake.finding_rows import finding_row
+from clearinghouse.intake.models import Finding, Submission
+from clearinghouse.vulns import service as vulns_service
+from clearinghouse.vulns.models import Vulnerability
+
+_LOOKUP_CHUNK = 2_000  # bound parameters per IN (...) query
+
+
+@dataclass(slots=True)
+class IngestResult:
+    findings: int = 0
+    new_vulnerabilities: int = 0
+    duplicates: int = 0
+    known: set[int] = field(default_factory=set)  # vulnerabilities that existed before
+    created: set[int] = field(default_factory=set)
+
+
+def _batched(items: Iterable[FindingRecord], size: int) -> Iterator[list[FindingRecord]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _encode_cwes(cwes: tuple[int, ...]) -> str:
+    return ",".join(str(cwe) for cwe in cwes)
+
+
+def _decode_cwes(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",")) if text else ()
+
+
+def _lookup(session: Session, keys: Sequence[str]) -> dict[str, list[clustering.IndexEntry]]:
+    found: dict[str, list[clustering.IndexEntry]] = defaultdict(list)
+    for start in range(0, len(keys), _LOOKUP_CHUNK):
+        chunk = keys[start : start + _LOOKUP_CHUNK]
+        rows = session.execute(
+            select(
+                DedupIndexEntry.key, DedupIndexEntry.vulnerability_id, DedupIndexEntry.cwes
+            ).where(DedupIndexEntry.key.in_(chunk))
+        )
+        for key, vuln, cwes in rows:
+            found[key].append(clustering.IndexEntry(key, vuln, _decode_cwes(cwes)))
+    return found
+
+
+def _separations(session: Session, vulns: set[int]) -> set[frozenset[int]]:
+    if not vulns:
+        return set()
+    ids = list(vulns)
+    rows = session.execute(
+        select(Separation.vulnerability_a, Separation.vulnerability_b).where(
+            or_(Separation.vulnerability_a.in_(ids), Separation.vulnerability_b.in_(ids))
+        )
+    )
+    return {frozenset((a, b)) for a, b in rows}
+
+
+def _merge_into(
+    session: Session, *, survivor: int, merged: Sequence[int], clock: Clock
+) -> None:
+    """Fold ``merged`` vulnerabilities into ``survivor``: findings, index, separations."""
+    ids = list(merged)
+    session.execute(
+        update(Finding).where(Finding.vulnerability_id.in_(ids)).values(vulnerability_id=survivor)
+    )
+    session.execute(
+        update(DedupIndexEntry)
+        .where(DedupIndexEntry.vulnerability_id.in_(ids))
+        .values(vulnerability_id=survivor)
+    )
+    session.execute(
+        update(Separation)
+        .where(Separation.vulnerability_a.in_(ids))
+        .values(vulnerability_a=survivor)
+    )
+    session.execute(
+        update(Separation)
+        .where(Separation.vulnerability_b.in_(ids))
+        .values(vulnerability_b=survivor)
+    )
+    session.execute(
+        update(Suggestion).where(Suggestion.vulnerability_a.in_(ids)).values(status="merged")
+    )
+    session.execute(
+        update(Suggestion).where(Suggestion.vulnerability_b.in_(ids)).values(status="merged")
+    )
+    vulns_service.mark_merged(session, ids=ids, into=survivor, clock=clock)
+
+
+def _suggest(
+    session: Session, *, a: int, b: int, score: float, reason: str, now: dt.datetime
+) -> None:
+    low, high = min(a, b), max(a, b)
+    if low == high:
+        return
+    exists = session.scalars(
+        select(Suggestion.id).where(
+            Suggestion.vulnerability_a == low, Suggestion.vulnerability_b == high
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            Suggestion(
+                vulnerability_a=low,
+                vulnerability_b=high,
+                score=score,
+                reason=reason,
+                status="open",
+                created_at=now,
+            )
+        )
+
+
+def ingest(
+    session: Session,
+    *,
+    submission: Submission,
+    records: Iterable[FindingRecord],
+    target: str | None,
+    clock: Clock,
+    batch_size: int,
+) -> IngestResult:
+    """Store every record of ``submission`` as a finding, clustered into vulnerabilities."""
+    result = IngestResult()
+    now = clock.now()
+    seq = 0
+    for batch in _batched(records, batch_size):
+        # The submitter's --target wins; otherwise what the document says (SARIF provenance).
+        keys = [identity_keys(record, target=target or record.target) for record in batch]
+        wanted = sorted({k for item in keys for k in (*item.exact, *item.locations)})
+        index = _lookup(session, wanted)
+        touched = {entry.vulnerability for entries in index.values() for entry in entries}
+        plan = clustering.plan(
+            [clustering.NewFinding.from_keys(i, item) for i, item in enumerate(keys)],
+            index=index,
+            separated=_separations(session, touched),
+        )
+        new_groups = [g for g, group in enumerate(plan.groups) if group.survivor is None]
+        created = vulns_service.create_many(session, count=len(new_groups), clock=clock)
+        result.created.update(created)
+        vuln_of_group: dict[int, int] = dict(zip(new_groups, created, strict=True))
+        for g, group in enumerate(plan.groups):
+            if group.survivor is None:
+                continue
+            vuln_of_group[g] = group.survivor
+            if group.survivor not in result.created:
+                result.known.add(group.survivor)
+            if group.merged:
+                _merge_into(session, survivor=group.survivor, merged=group.merged, clock=clock)
+                # A vulnerability made earlier in this submission may fold into an older one.
+                result.created.difference_update(group.merged)
+                result.known.difference_update(group.merged)
+
+        rows = []
+        for i, (record, item) in enumerate(zip(batch, keys, strict=True)):
+            seq += 1
+            rows.append(
+                finding_row(
+                    record,
+                    submission_id=submission.id,
+                    organization_id=submission.organization_id,
+                    seq=seq,
+                    vulnerability_id=vuln_of_group[plan.assignments[i]],
+                    tlp=submission.tlp,
+                    target=target,
+                    identity=_identity_json(item),
+                    created_at=now,
+                )
+            )
+        intake_service.insert_findings(session, rows=rows)
+        if plan.entries:
+            session.execute(
+                insert(DedupIndexEntry),
+                [
+                    {
+                        "key": entry.key,
+                        "vulnerability_id": vuln_of_group[entry.group],
+                        "cwes": _encode_cwes(entry.cwes),
+                    }
+                    for entry in plan.entries
+                ],
+            )
+        for blocked in plan.blocked:
+            _suggest(
+                session,
+                a=vuln_of_group[blocked.group],
+                b=blocked.vulnerability,
+                score=1.0,
+                reason="matches a vulnerability an analyst split off",
+                now=now,
+            )
+        result.findings += len(batch)
+    result.new_vulnerabilities = len(result.created)
+    result.duplicates = result.findings - result.new_vulnerabilities
+    return result
+
+
+def _identity_json(item: IdentityKeys) -> dict[str, list[str]]:
+    return {
+        "exact": list(item.exact),
+        "locations": list(item.locations),
+        "cwes": [str(cwe) for cwe in item.cwes],
+    }
+
+
+def _reindex(session: Session, *, vulnerability_ids: Sequence[int]) -> None:
+    """Rebuild the index rows of some vulnerabilities from their findings' stored keys."""
+    ids = list(vulnerability_ids)
+    session.execute(delete(DedupIndexEntry).where(DedupIndexEntry.vulnerability_id.in_(ids)))
+    wanted: set[tuple[str, int, str]] = set()
+    rows = session.execute(
+        select(Finding.vulnerability_id, Finding.identity).where(Finding.vulnerability_id.in_(ids))
+    )
+    for vuln, identity_text in rows:
+        identity = orjson.loads(identity_text)
+        cwes = ",".join(identity.get("cwes", []))
+        wanted.update((key, vuln, "") for key in identity["exact"])
+        if cwes:
+            wanted.update((key, vuln, cwes) for key in identity["locations"])
+    if wanted:
+        session.execute(
+            insert(DedupIndexEntry),
+            [{"key": k, "vulnerability_id": v, "cwes": c} for k, v, c in sorted(wanted)],
+        )
+
+
+def merge(session: Session, *, into: Vulnerability, other: Vulnerability, clock: Clock) -> None:
+    """Analyst merge: ``other`` joins ``into``; its id keeps resolving to ``into``."""
+    if into.id == other.id:
+        raise InputError("vulns merge: a vulnerability cannot be merged into itself")
+    for vuln in (into, other):
+        if vuln.status == "merged":
+            raise ConflictError(f"{vuln.public_id} was already merged; merge its survivor")
+    session.execute(
+        delete(Separation).where(
+            or_(
+                (Separation.vulnerability_a == min(into.id, other.id))
+                & (Separation.vulnerability_b == max(into.id, other.id)),
+            )
+        )
+    )
+    _merge_into(session, survivor=into.id, merged=[other.id], clock=clock)
+    session.execute(
+        update(Suggestion)
+        .where(
+            Suggestion.vulnerability_a == min(into.id, other.id),
+            Suggestion.vulnerability_b == max(into.id, other.id),
+        )
+        .values(status="merged")
+    )
+
+
+def split(
+    session: Session,
+    *,
+    vuln: Vulnerability,
+    finding_ids: Sequence[int],
+    actor: str,
+    clock: Clock,
+) -> Vulnerability:
+    """Analyst split: the findings leave ``vuln`` for a new vulnerability, never re-merged."""
+    if vuln.status == "merged":
+        raise ConflictError(f"{vuln.public_id} was merged; split its survivor")
+    members = set(
+        session.scalars(select(Finding.id).where(Finding.vulnerability_id == vuln.id))
+    )
+    missing = [fid for fid in finding_ids if fid not in members]
+    if missing:
+        raise NotFoundError(f"finding {missing[0]} is not part of {vuln.public_id}")
+    if len(set(finding_ids)) >= len(members):
+        raise InputError("vulns split: at least one finding must stay with the vulnerability")
+    (new_id,) = vulns_service.create_many(session, count=1, clock=clock)
+    session.execute(
+        update(Finding).where(Finding.id.in_(list(finding_ids))).values(vulnerability_id=new_id)
+    )
+    session.add(
+        Separation(
+            vulnerability_a=min(vuln.id, new_id),
+            vulnerability_b=max(vuln.id, new_id),
+            actor=actor,
+            created_at=clock.now(),
+        )
+    )
+    _reindex(session, vulnerability_ids=[vuln.id, new_id])
+    session.flush()
+    created = session.get(Vulnerability, new_id)
+    assert created is not None
+    return created
+
+
+def open_suggestions(session: Session, *, vulnerability_id: int) -> list[Suggestion]:
+    return list(
+        session.scalars(
+            select(Suggestion)
+            .where(
+                Suggestion.status == "open",
+                or_(
+                    Suggestion.vulnerability_a == vulnerability_id,
+                    Suggestion.vulnerability_b == vulnerability_id,
+                ),
+            )
+            .order_by(Suggestion.score.desc(), Suggestion.id)
+        )
+    )

@@ -1,0 +1,1 @@
+"""Pure codecs: standard documents <-> frozen records. No I/O, no database, no dedup keys."""

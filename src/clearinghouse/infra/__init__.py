@@ -1,0 +1,1 @@
+"""Infrastructure: settings, database engine and migrations, content-addressed blobs, logging."""

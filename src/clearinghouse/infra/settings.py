@@ -1,0 +1,34 @@
+"""One settings object, built once at the entrypoint and passed down.
+
+Environment variables use the ``CLEARINGHOUSE_`` prefix (``CLEARINGHOUSE_DATABASE_URL``,
+``CLEARINGHOUSE_DATA_DIR``, ``CLEARINGHOUSE_MAX_UPLOAD_BYTES`` …). Library code never reads the
+environment itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLEARINGHOUSE_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".clearinghouse"))
+    database_url: str | None = None
+    max_upload_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    max_string_chars: int = Field(default=1_048_576, ge=64)
+    import_batch_size: int = Field(default=5_000, ge=1)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """SQLite in the data directory unless a URL is configured."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'clearinghouse.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"

@@ -1,0 +1,1 @@
+"""Submissions (raw documents, content-addressed) and the findings read from them."""

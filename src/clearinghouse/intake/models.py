@@ -1,0 +1,72 @@
+"""ORM models of submissions and findings.
+
+Structured fields a finding carries in lists (CWEs, aliases, fingerprints, identity keys) are
+stored as JSON text: they are read whole and never queried element by element, except through
+the dedup index, which has its own table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clearinghouse.infra.db import Base
+from clearinghouse.infra.types import UtcDateTime
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("organization_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    format: Mapped[str] = mapped_column(String(16))
+    producer: Mapped[str | None] = mapped_column(String(500))
+    tlp: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(String(2000))
+    finding_count: Mapped[int] = mapped_column(Integer, default=0)
+    new_vulnerabilities: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Finding(Base):
+    __tablename__ = "findings"
+    __table_args__ = (
+        Index("ix_findings_vulnerability", "vulnerability_id"),
+        Index("ix_findings_submission", "submission_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    vulnerability_id: Mapped[int] = mapped_column(ForeignKey("vulnerabilities.id"))
+    tlp: Mapped[str] = mapped_column(String(16))
+    pointer: Mapped[str] = mapped_column(String(200))
+    producer: Mapped[str] = mapped_column(String(500))
+    producer_version: Mapped[str | None] = mapped_column(String(200))
+    rule_id: Mapped[str | None] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    cwes: Mapped[str] = mapped_column(Text)  # JSON list of ints
+    severity: Mapped[str | None] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(16))
+    security_severity: Mapped[float | None] = mapped_column(Float)
+    path: Mapped[str | None] = mapped_column(Text)
+    function: Mapped[str | None] = mapped_column(Text)
+    start_line: Mapped[int | None] = mapped_column(Integer)
+    end_line: Mapped[int | None] = mapped_column(Integer)
+    target: Mapped[str | None] = mapped_column(String(2000))
+    version: Mapped[str | None] = mapped_column(String(200))
+    aliases: Mapped[str] = mapped_column(Text)  # JSON list
+    fingerprints: Mapped[str] = mapped_column(Text)  # JSON list of [name, value]
+    identity: Mapped[str] = mapped_column(Text)  # JSON {"exact": [...], "locations": [...]}
+    suppressed: Mapped[bool] = mapped_column(Boolean, default=False)
+    details: Mapped[str] = mapped_column(Text)  # JSON: snippet, proof, provenance, affected, extra
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

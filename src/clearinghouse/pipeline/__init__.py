@@ -1,0 +1,1 @@
+"""The one place that knows the whole sequence across domains (intake -> dedup -> …)."""

@@ -1,0 +1,247 @@
+"""``clearinghouse demo``: build a fresh demo world and run every capability end to end.
+
+The world: a coordinator, two AI labs, a vendor and a rural hospital. The labs report the same
+flaws in a fictional C library with different tools (different line numbers, parent/child CWEs),
+one lab's agent adds a finding with a proof of vulnerability, and the public OSV, CVE and CSAF
+records of the flaw arrive too. The demo imports everything through the same code paths as the
+CLI, shows the deduplication and credit, re-imports a document (nothing changes), submits a
+broken one (refused, nothing stored), merges and splits as an analyst, then serves the real
+HTTP API on a loopback port and reads it as each organization to show TLP enforcement, and
+finally verifies the audit chain. Demo documents ship in ``demo_assets/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from clearinghouse.access import service as access_service
+from clearinghouse.access.roles import OrgKind, Role, Sector
+from clearinghouse.access.visibility import LOCAL_ADMIN
+from clearinghouse.audit import service as audit_service
+from clearinghouse.core.errors import ClearinghouseError, InputError
+from clearinghouse.core.tlp import Tlp
+from clearinghouse.infra.settings import Settings
+from clearinghouse.pipeline import intake_flow, read_flow, triage_flow
+from clearinghouse.pipeline.runtime import Runtime
+
+MARKER = ".clearinghouse-demo"
+Echo = Callable[[str], None] | None
+
+ORGS: tuple[tuple[str, OrgKind, Sector | None], ...] = (
+    ("Coordination Center", OrgKind.COORDINATOR, Sector.GOVERNMENT),
+    ("Lab Alpha", OrgKind.AI_LAB, None),
+    ("Lab Beta", OrgKind.AI_LAB, None),
+    ("Acme Maintainers", OrgKind.VENDOR, None),
+    ("Valley Rural Hospital", OrgKind.OPERATOR, Sector.HEALTHCARE),
+)
+
+# (asset, submitting organization, TLP, organizations it is shared with)
+SUBMISSIONS: tuple[tuple[str, str, Tlp, tuple[str, ...]], ...] = (
+    ("lab-alpha.sarif", "Lab Alpha", Tlp.AMBER, ()),
+    ("lab-beta.sarif", "Lab Beta", Tlp.AMBER, ("Acme Maintainers",)),
+    ("lab-beta-agent.json", "Lab Beta", Tlp.AMBER, ("Acme Maintainers",)),
+    ("public-osv.json", "Coordination Center", Tlp.CLEAR, ()),
+    ("public-cve.json", "Coordination Center", Tlp.CLEAR, ()),
+    ("vendor-csaf.json", "Acme Maintainers", Tlp.CLEAR, ()),
+)
+
+
+def _asset(name: str) -> bytes:
+    return (resources.files("clearinghouse.pipeline") / "demo_assets" / name).read_bytes()
+
+
+def _prepare(data_dir: Path | None) -> Path:
+    if data_dir is None:
+        return Path(tempfile.mkdtemp(prefix="clearinghouse-demo-"))
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / MARKER).exists():
+            raise InputError(
+                f"--data-dir: {data_dir} is not empty and not a demo directory; "
+                "the demo builds a fresh world and will not overwrite it"
+            )
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return data_dir
+
+
+class _ApiServer:
+    """The real ASGI app under uvicorn on an ephemeral loopback port, in a thread."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        from clearinghouse.api.app import create_app
+
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the demo API server did not start within 15 s")
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+
+def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
+    say: Callable[[str], None] = echo or (lambda _line: None)
+    root = _prepare(data_dir)
+    (root / MARKER).write_text("built by `clearinghouse demo`; safe to delete\n")
+    settings = Settings(data_dir=root, database_url=None)
+    runtime = Runtime.from_settings(settings)
+    runtime.ensure_schema()
+    report: dict[str, Any] = {"data_dir": str(root), "database": runtime.db.url}
+    say(f"Demo world in {root} (SQLite, migrated)")
+
+    tokens: dict[str, str] = {}
+    viewers = {}
+    with runtime.db.session() as session:
+        for name, kind, sector in ORGS:
+            org = access_service.create_org(
+                session, name=name, kind=kind, sector=sector, clock=runtime.clock
+            )
+            _, tokens[name] = access_service.create_token(
+                session, org=org, role=Role.ANALYST, clock=runtime.clock
+            )
+            viewers[name] = access_service.viewer_for_org(org, role=Role.SUBMITTER)
+            audit_service.append(
+                session, clock=runtime.clock, viewer=LOCAL_ADMIN, action="organization.create",
+                object_type="organization", object_id=org.id, detail={"name": name},
+            )
+    report["organizations"] = [name for name, _, _ in ORGS]
+    say(f"1. Registered {len(ORGS)} organizations, one analyst token each (stored as hashes)")
+
+    def submit(asset: str, org: str, tlp: Tlp, share: tuple[str, ...]) -> dict[str, Any]:
+        outcome = intake_flow.import_submission(
+            runtime.db,
+            runtime.blobs,
+            intake_flow.ImportRequest(
+                organization=org, chunks=[_asset(asset)], tlp=tlp, share_with=share
+            ),
+            viewer=viewers[org],
+            clock=runtime.clock,
+            max_bytes=settings.max_upload_bytes,
+            limits=runtime.limits,
+            batch_size=settings.import_batch_size,
+        )
+        return outcome.as_json()
+
+    say("2. Imports (one vulnerability per real flaw, across tools, formats and organizations):")
+    imports = []
+    for asset, org, tlp, share in SUBMISSIONS:
+        result = submit(asset, org, tlp, share)
+        imports.append({"asset": asset, "organization": org, **result})
+        known = ", ".join(result["already_known"]) or "-"
+        say(
+            f"   {org:<20} {asset:<20} {result['format']:<6} {tlp.value:<6} "
+            f"findings={result['findings']} new={result['new_vulnerabilities']} "
+            f"duplicates={result['duplicates']} already known: {known}"
+        )
+    report["imports"] = imports
+
+    again = submit(*SUBMISSIONS[0])
+    report["reimport"] = again
+    say(f"3. Re-import of lab-alpha.sarif: already_imported={again['already_imported']} "
+        f"(submission {again['submission']}, nothing changed)")
+
+    before = len(read_flow.list_vulns(runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock,
+                                      search=None, limit=1000, offset=0))
+    broken = _asset("lab-alpha.sarif").replace(b'"startLine": 120', b'"startLine": "120"')
+    try:
+        intake_flow.import_submission(
+            runtime.db, runtime.blobs,
+            intake_flow.ImportRequest(organization="Lab Alpha", chunks=[broken]),
+            viewer=viewers["Lab Alpha"], clock=runtime.clock,
+            max_bytes=settings.max_upload_bytes, limits=runtime.limits,
+            batch_size=settings.import_batch_size,
+        )
+        refusal = "accepted (unexpected)"
+    except ClearinghouseError as error:
+        refusal = str(error)
+    after = len(read_flow.list_vulns(runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock,
+                                     search=None, limit=1000, offset=0))
+    report["refused"] = {"error": refusal, "vulnerabilities_before": before,
+                         "vulnerabilities_after": after}
+    say(f"4. A schema-invalid SARIF is refused: {refusal}")
+    say(f"   vulnerabilities before/after: {before}/{after}")
+
+    vulns = read_flow.list_vulns(runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock,
+                                 search=None, limit=1000, offset=0)
+    report["vulnerabilities"] = vulns
+    say(f"5. {len(vulns)} vulnerabilities from {sum(i['findings'] for i in imports)} findings:")
+    for vuln in vulns:
+        say(f"   {vuln['id']} [{vuln['tlp']}] CWE-{vuln['cwe']} {vuln['title'][:52]!r} "
+            f"findings={vuln['findings']} finders={' > '.join(vuln['finders'])} "
+            f"aliases={','.join(vuln['aliases']) or '-'}")
+
+    by_title = {v["title"]: v["id"] for v in vulns}
+    null_deref = by_title.get("Possible NULL dereference of tag entry")
+    oob_read = by_title.get("Tag value read past the end of the tag table")
+    triage: dict[str, Any] = {}
+    if null_deref and oob_read:
+        triage["merge"] = triage_flow.merge(
+            runtime.db, viewer=LOCAL_ADMIN, into=null_deref, other=oob_read, clock=runtime.clock
+        )
+        say(f"6. Analyst merges {oob_read} into {null_deref} (same tag-table flaw); "
+            f"{oob_read} now resolves to {null_deref}")
+        shown = read_flow.show_vuln(runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock,
+                                    public_id=null_deref)
+        beta = [f["id"] for f in shown["findings_detail"] if f["organization"] == "Lab Beta"]
+        triage["split"] = triage_flow.split(
+            runtime.db, viewer=LOCAL_ADMIN, public_id=null_deref, finding_ids=beta,
+            clock=runtime.clock,
+        )
+        say(f"   ...then splits Lab Beta's finding back out as {triage['split']['new']}; "
+            "the engine will never re-merge them")
+    report["triage"] = triage
+
+    say("7. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
+    api: dict[str, Any] = {}
+    with _ApiServer(runtime) as base, httpx.Client(base_url=base, timeout=30) as client:
+        for name, _, _ in ORGS:
+            response = client.get("/api/v1/vulns", headers={"Authorization": f"Bearer {tokens[name]}"})
+            response.raise_for_status()
+            seen = response.json()
+            api[name] = [v["id"] for v in seen]
+            say(f"   {name:<22} sees {len(seen)}: {', '.join(api[name]) or '-'}")
+        if null_deref:
+            hidden = client.get(f"/api/v1/vulns/{null_deref}",
+                                headers={"Authorization": f"Bearer {tokens['Valley Rural Hospital']}"})
+            api["hospital_reads_amber"] = hidden.status_code
+            say(f"   Valley Rural Hospital GET {null_deref} (AMBER, not shared) -> "
+                f"{hidden.status_code} {hidden.headers.get('content-type')}")
+        unauthenticated = client.get("/api/v1/vulns")
+        api["unauthenticated"] = unauthenticated.status_code
+        say(f"   no token -> {unauthenticated.status_code}")
+    report["api"] = api
+
+    with runtime.db.session() as session:
+        verdict = audit_service.verify_chain(session)
+    report["audit"] = {"ok": verdict.ok, "events": verdict.events}
+    say(f"8. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
+        "(every write and every restricted read)")
+    runtime.close()
+    say(f"Done. Explore it: clearinghouse --data-dir {root} vulns list")
+    return report

@@ -1,0 +1,30 @@
+"""Every ORM model of every domain, imported in one place for migrations and tests.
+
+Domains below the pipeline never import each other's models sideways; this module is the
+registry Alembic's autogenerate and the schema-drift test compare against.
+"""
+
+from __future__ import annotations
+
+from clearinghouse.access.models import ApiToken, Organization, TlpGrant
+from clearinghouse.audit.models import AuditEvent, AuditHead
+from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
+from clearinghouse.infra.db import Base
+from clearinghouse.intake.models import Finding, Submission
+from clearinghouse.vulns.models import IdCounter, Vulnerability
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "DedupIndexEntry",
+    "Finding",
+    "IdCounter",
+    "Organization",
+    "Separation",
+    "Submission",
+    "Suggestion",
+    "TlpGrant",
+    "Vulnerability",
+]

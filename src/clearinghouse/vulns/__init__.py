@@ -1,0 +1,1 @@
+"""The canonical vulnerability: identity, status and the id counter."""
