@@ -68,6 +68,21 @@ VIEWER_ORGS: tuple[OrgSpec, ...] = (OWNER, COORDINATOR, UNRELATED, OPERATOR, GRA
 SINK = OrgSpec("sink", "Grant Sink", OrgKind.RESEARCHER)
 
 
+def may_see(org: OrgSpec, tlp: Tlp) -> bool:
+    """Whether ``org`` may see one of the owner's records labelled ``tlp``.
+
+    Written from the TLP 2.0 rules, not from the code under test; it holds for the world's
+    records, which the owner granted to GRANTED and to no one else.
+    """
+    if tlp in (Tlp.CLEAR, Tlp.GREEN):
+        return True  # every registered organization
+    if org is OWNER or org is GRANTED:
+        return True  # the submitter, and the organization named on every submission
+    if tlp is Tlp.RED:
+        return False  # coordinators too see RED only when named
+    return org.kind is OrgKind.COORDINATOR  # AMBER, AMBER+STRICT
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -170,7 +185,9 @@ class World:
         """Rows per table that an upload may write (for "a refusal changes nothing")."""
         with self.runtime.db.session() as session:
             return {
-                model.__tablename__: int(session.scalar(select(func.count()).select_from(model)))
+                model.__tablename__: session.execute(
+                    select(func.count()).select_from(model)
+                ).scalar_one()
                 for model in (Submission, Finding, Vulnerability, AuditEvent)
             }
 

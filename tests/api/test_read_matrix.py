@@ -1,9 +1,10 @@
 """TLP enforcement on every read route: organization x role x TLP x route.
 
 The owner (an AI lab) has submitted one document at each TLP 2.0 label and granted each to one
-vendor. Every other organization reads every route with a token of every role, and what it sees
-is compared with :func:`may_see`, written here from the rules (not from the code under test):
-a record is either listed or not, answers 200 or 404, and is found by a search or not.
+vendor. The owner, a coordinator, an unrelated lab, an operator and that vendor read every route
+with a token of every role, and what each sees is compared with ``may_see`` (in conftest.py),
+written from the rules rather than from the code under test: a record is listed or not, answers
+200 or 404, and is found by a search or not.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from clearinghouse.access.roles import OrgKind, Role
+from clearinghouse.access.roles import Role
 from clearinghouse.core.tlp import Tlp
 from tests.api.conftest import (
     API,
-    GRANTED,
+    COORDINATOR,
     OWNER,
     ROLES,
     TLPS,
@@ -25,18 +26,8 @@ from tests.api.conftest import (
     OrgSpec,
     Record,
     World,
+    may_see,
 )
-
-
-def may_see(org: OrgSpec, tlp: Tlp) -> bool:
-    """TLP 2.0 as the clearinghouse promises it, for the records of this world."""
-    if tlp in (Tlp.CLEAR, Tlp.GREEN):
-        return True  # every registered organization
-    if org is OWNER or org is GRANTED:
-        return True  # the submitter, and the organization named on every submission
-    if tlp is Tlp.RED:
-        return False  # coordinators too see RED only when named
-    return org.kind is OrgKind.COORDINATOR  # AMBER, AMBER+STRICT
 
 
 def expected_tlps(org: OrgSpec) -> set[Tlp]:
@@ -231,7 +222,7 @@ def test_hidden_record_answers_like_a_missing_one(world: World, path: str) -> No
     red = world.records[Tlp.RED]
     hidden = path.format(submission=red.submission, finding=red.finding, vuln=red.vuln)
     missing = path.format(submission=999_999, finding=999_999, vuln="CH-2000-99999")
-    headers = world.headers(VIEWER_ORGS[1], Role.ADMIN)  # a coordinator admin, not named
+    headers = world.headers(COORDINATOR, Role.ADMIN)  # not named on the RED record
     first = world.client.get(f"{API}{hidden}", headers=headers)
     second = world.client.get(f"{API}{missing}", headers=headers)
     assert first.status_code == second.status_code == 404

@@ -7,9 +7,10 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Connection, text
 
-from clearinghouse.audit import service as audit_service
-from clearinghouse.core.tlp import Tlp
 from clearinghouse.access.visibility import LOCAL_ADMIN
+from clearinghouse.audit import service as audit_service
+from clearinghouse.audit.chain import Verdict
+from clearinghouse.core.tlp import Tlp
 from clearinghouse.pipeline import read_flow
 from clearinghouse.pipeline.runtime import Runtime
 from tests.conftest import OrgFactory
@@ -29,7 +30,7 @@ def audited(runtime: Runtime, make_org: OrgFactory) -> Runtime:
     return runtime
 
 
-def _verify(runtime: Runtime) -> audit_service.Verdict:
+def _verify(runtime: Runtime) -> Verdict:
     with runtime.db.session() as session:
         return audit_service.verify_chain(session)
 
@@ -81,9 +82,16 @@ def _rehash_edit(c: Connection) -> None:
         event.tlp = "RED"
         event.hash = event_hash(
             EventFields(
-                seq=event.seq, at=event.at, actor=event.actor, organization=event.organization,
-                action=event.action, object_type=event.object_type, object_id=event.object_id,
-                tlp=event.tlp, detail=event.detail, prev_hash=event.prev_hash,
+                seq=event.seq,
+                at=event.at,
+                actor=event.actor,
+                organization=event.organization,
+                action=event.action,
+                object_type=event.object_type,
+                object_id=event.object_id,
+                tlp=event.tlp,
+                detail=event.detail,
+                prev_hash=event.prev_hash,
             )
         )
         session.commit()  # joins the outer transaction, which commits it

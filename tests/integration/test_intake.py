@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from clearinghouse.access.visibility import LOCAL_ADMIN
 from clearinghouse.core.errors import (
     DecodeError,
     SchemaError,
@@ -12,10 +13,9 @@ from clearinghouse.core.errors import (
     UnknownFormatError,
 )
 from clearinghouse.core.tlp import Tlp
+from clearinghouse.infra.settings import Settings
 from clearinghouse.intake import service as intake_service
 from clearinghouse.pipeline import read_flow
-from clearinghouse.access.visibility import LOCAL_ADMIN
-from clearinghouse.infra.settings import Settings
 from clearinghouse.pipeline.runtime import Runtime
 from tests.conftest import OrgFactory
 from tests.integration.helpers import demo_asset, import_bytes, snapshot

@@ -33,12 +33,12 @@ def test_merge_moves_findings_and_old_id_resolves(world: Runtime) -> None:
     vulns = _vulns(world)
     null_deref = str(vulns["Possible NULL dereference of tag entry"]["id"])
     oob_read = str(vulns["Tag value read past the end of the tag table"]["id"])
-    triage_flow.merge(world.db, viewer=LOCAL_ADMIN, into=null_deref, other=oob_read,
-                      clock=world.clock)
+    triage_flow.merge(
+        world.db, viewer=LOCAL_ADMIN, into=null_deref, other=oob_read, clock=world.clock
+    )
     after = _vulns(world)
     assert len(after) == len(vulns) - 1
-    shown = read_flow.show_vuln(world.db, viewer=LOCAL_ADMIN, clock=world.clock,
-                                public_id=oob_read)
+    shown = read_flow.show_vuln(world.db, viewer=LOCAL_ADMIN, clock=world.clock, public_id=oob_read)
     assert shown["id"] == null_deref
     assert shown["resolved_from"] == oob_read
     assert shown["finders"] == ["Lab A", "Lab B"]
@@ -46,21 +46,23 @@ def test_merge_moves_findings_and_old_id_resolves(world: Runtime) -> None:
         actions = [event.action for event in audit_service.recent(session, limit=10)]
     assert "vulnerability.merge" in actions
     with pytest.raises(ConflictError):
-        triage_flow.merge(world.db, viewer=LOCAL_ADMIN, into=oob_read, other=null_deref,
-                          clock=world.clock)
+        triage_flow.merge(
+            world.db, viewer=LOCAL_ADMIN, into=oob_read, other=null_deref, clock=world.clock
+        )
     with pytest.raises(InputError):
-        triage_flow.merge(world.db, viewer=LOCAL_ADMIN, into=null_deref, other=null_deref,
-                          clock=world.clock)
+        triage_flow.merge(
+            world.db, viewer=LOCAL_ADMIN, into=null_deref, other=null_deref, clock=world.clock
+        )
 
 
 def test_split_is_never_remerged(world: Runtime, make_org: OrgFactory) -> None:
     vulns = _vulns(world)
     overflow = str(vulns["Heap buffer overflow (write) in strip decoder"]["id"])
-    shown = read_flow.show_vuln(world.db, viewer=LOCAL_ADMIN, clock=world.clock,
-                                public_id=overflow)
+    shown = read_flow.show_vuln(world.db, viewer=LOCAL_ADMIN, clock=world.clock, public_id=overflow)
     beta = [f["id"] for f in shown["findings_detail"] if f["organization"] == "Lab B"]
-    result = triage_flow.split(world.db, viewer=LOCAL_ADMIN, public_id=overflow,
-                               finding_ids=beta, clock=world.clock)
+    result = triage_flow.split(
+        world.db, viewer=LOCAL_ADMIN, public_id=overflow, finding_ids=beta, clock=world.clock
+    )
     new_id = str(result["new"])
     # A third party reports the very same line again: it matches both sides, but the engine
     # keeps the analyst's split and offers the pair as a suggestion instead.
@@ -80,12 +82,17 @@ def test_split_is_never_remerged(world: Runtime, make_org: OrgFactory) -> None:
 def test_split_refuses_bad_requests(world: Runtime) -> None:
     vulns = _vulns(world)
     overflow = str(vulns["Heap buffer overflow (write) in strip decoder"]["id"])
-    shown = read_flow.show_vuln(world.db, viewer=LOCAL_ADMIN, clock=world.clock,
-                                public_id=overflow)
+    shown = read_flow.show_vuln(world.db, viewer=LOCAL_ADMIN, clock=world.clock, public_id=overflow)
     every = [f["id"] for f in shown["findings_detail"]]
     with pytest.raises(InputError):
-        triage_flow.split(world.db, viewer=LOCAL_ADMIN, public_id=overflow, finding_ids=every,
-                          clock=world.clock)
+        triage_flow.split(
+            world.db, viewer=LOCAL_ADMIN, public_id=overflow, finding_ids=every, clock=world.clock
+        )
     with pytest.raises(NotFoundError):
-        triage_flow.split(world.db, viewer=LOCAL_ADMIN, public_id=overflow,
-                          finding_ids=[999_999], clock=world.clock)
+        triage_flow.split(
+            world.db,
+            viewer=LOCAL_ADMIN,
+            public_id=overflow,
+            finding_ids=[999_999],
+            clock=world.clock,
+        )

@@ -37,6 +37,10 @@ class Viewer:
     superuser: bool = False
 
     @property
+    def audit_organization(self) -> str | None:
+        return None if self.superuser else self.organization
+
+    @property
     def label(self) -> str:
         if self.superuser:
             return "local-admin"

@@ -15,11 +15,18 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from clearinghouse.access import service as access_service
-from clearinghouse.access.roles import Action, OrgKind, Role, Sector, parse_enum
+from clearinghouse.access.roles import Action, OrgKind, Role, Sector
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.api.deps import RuntimeDep, ViewerDep, allowed
 from clearinghouse.audit import service as audit_service
-from clearinghouse.core.errors import InputError, NotFoundError, PermissionDeniedError, TooLargeError
+from clearinghouse.core.errors import (
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    TooLargeError,
+    UnsupportedEncodingError,
+)
+from clearinghouse.core.ids import parse_vuln_id
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.infra.blobs import iter_file
 from clearinghouse.intake import service as intake_service
@@ -89,8 +96,12 @@ def create_organization(
             session, name=body.name, kind=body.kind, sector=body.sector, clock=runtime.clock
         )
         audit_service.append(
-            session, clock=runtime.clock, viewer=viewer, action="organization.create",
-            object_type="organization", object_id=org.id,
+            session,
+            clock=runtime.clock,
+            viewer=viewer,
+            action="organization.create",
+            object_type="organization",
+            object_id=org.id,
             detail={"name": org.name, "kind": org.kind},
         )
         return OrganizationOut(id=org.id, name=org.name, kind=org.kind, sector=org.sector)
@@ -108,8 +119,12 @@ def create_token(body: TokenIn, runtime: RuntimeDep, viewer: ViewerDep) -> Token
             session, org=org, role=body.role, clock=runtime.clock
         )
         audit_service.append(
-            session, clock=runtime.clock, viewer=viewer, action="token.create",
-            object_type="token", object_id=token.id,
+            session,
+            clock=runtime.clock,
+            viewer=viewer,
+            action="token.create",
+            object_type="token",
+            object_id=token.id,
             detail={"org": org.name, "role": body.role.value},
         )
         return TokenOut(id=token.id, organization=org.name, role=token.role, token=secret)
@@ -126,7 +141,11 @@ async def _spool(request: Request, limit: int) -> Path:
         raise _spool_limit_error(limit)
     encoding = request.headers.get("content-encoding", "identity").lower()
     if encoding not in ("", "identity"):
-        raise InputError(f"Content-Encoding: {encoding!r} is not accepted; send the document as is")
+        # RFC 9110 section 15.5.16: an unsupported content coding is a 415. Compressed uploads
+        # are refused rather than inflated, which keeps decompression bombs out entirely.
+        raise UnsupportedEncodingError(
+            f"Content-Encoding: {encoding!r} is not accepted; send the document uncompressed"
+        )
     fd, name = tempfile.mkstemp(prefix="clearinghouse-upload-")
     path = Path(name)
     size = 0
@@ -182,8 +201,12 @@ def _import(
         runtime.db,
         runtime.blobs,
         intake_flow.ImportRequest(
-            organization=viewer.organization, chunks=iter_file(path), format=format,
-            target=target, tlp=tlp, share_with=share_with,
+            organization=viewer.organization,
+            chunks=iter_file(path),
+            format=format,
+            target=target,
+            tlp=tlp,
+            share_with=share_with,
         ),
         viewer=viewer,
         clock=runtime.clock,
@@ -225,12 +248,20 @@ def grant_submission(
             raise PermissionDeniedError("only the submitting organization shares its submission")
         grantee = access_service.get_org_by_name_or_raise(session, name=body.organization)
         added = access_service.grant(
-            session, resource_kind=intake_service.RESOURCE_KIND, resource_id=submission.id,
-            org=grantee, clock=runtime.clock,
+            session,
+            resource_kind=intake_service.RESOURCE_KIND,
+            resource_id=submission.id,
+            org=grantee,
+            clock=runtime.clock,
         )
         audit_service.append(
-            session, clock=runtime.clock, viewer=viewer, action="submission.grant",
-            object_type="submission", object_id=submission.id, tlp=submission.tlp,
+            session,
+            clock=runtime.clock,
+            viewer=viewer,
+            action="submission.grant",
+            object_type="submission",
+            object_id=submission.id,
+            tlp=submission.tlp,
             detail={"org": grantee.name},
         )
         return {"submission": submission.id, "organization": grantee.name, "added": added}
@@ -246,7 +277,11 @@ def list_findings(
 ) -> list[dict[str, Any]]:
     allowed(viewer, Action.READ)
     return read_flow.list_findings(
-        runtime.db, viewer=viewer, clock=runtime.clock, submission_id=submission, limit=limit,
+        runtime.db,
+        viewer=viewer,
+        clock=runtime.clock,
+        submission_id=submission,
+        limit=limit,
         offset=offset,
     )
 
@@ -277,7 +312,9 @@ def list_vulns(
 def get_vuln(vuln_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     allowed(viewer, Action.READ)
     try:
-        return read_flow.show_vuln(runtime.db, viewer=viewer, clock=runtime.clock, public_id=vuln_id)
+        return read_flow.show_vuln(
+            runtime.db, viewer=viewer, clock=runtime.clock, public_id=vuln_id
+        )
     except InputError:  # a malformed id names nothing that exists
         raise NotFoundError(f"vulnerability {vuln_id} does not exist") from None
 
@@ -286,17 +323,31 @@ def get_vuln(vuln_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, 
 def merge_vulns(
     vuln_id: str, body: MergeIn, runtime: RuntimeDep, viewer: ViewerDep
 ) -> dict[str, object]:
+    for value in (vuln_id, body.other):
+        _existing_id(value)
     return triage_flow.merge(
         runtime.db, viewer=viewer, into=vuln_id, other=body.other, clock=runtime.clock
     )
+
+
+def _existing_id(value: str) -> None:
+    """A malformed id names nothing that exists: 404, as for GET."""
+    try:
+        parse_vuln_id(value)
+    except InputError:
+        raise NotFoundError(f"vulnerability {value} does not exist") from None
 
 
 @router.post("/vulns/{vuln_id}/split", status_code=201)
 def split_vuln(
     vuln_id: str, body: SplitIn, runtime: RuntimeDep, viewer: ViewerDep
 ) -> dict[str, object]:
+    _existing_id(vuln_id)
     return triage_flow.split(
-        runtime.db, viewer=viewer, public_id=vuln_id, finding_ids=body.findings,
+        runtime.db,
+        viewer=viewer,
+        public_id=vuln_id,
+        finding_ids=body.findings,
         clock=runtime.clock,
     )
 
@@ -310,5 +361,3 @@ def verify_audit(runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     if not verdict.ok:
         doc.update({"first_bad_event": verdict.first_bad_seq, "reason": verdict.reason})
     return doc
-
-

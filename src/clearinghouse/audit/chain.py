@@ -57,9 +57,7 @@ class Verdict:
     reason: str | None = None
 
 
-def verify(
-    events: Iterable[tuple[EventFields, str]], *, head: tuple[int, str] | None
-) -> Verdict:
+def verify(events: Iterable[tuple[EventFields, str]], *, head: tuple[int, str] | None) -> Verdict:
     """Check ``(fields, stored_hash)`` pairs in stored sequence order against the head."""
     expected_prev = GENESIS
     expected_seq = 1

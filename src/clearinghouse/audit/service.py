@@ -8,12 +8,12 @@ in the caller's transaction, so an action and its audit record commit or vanish 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 import orjson
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit.chain import GENESIS, EventFields, Verdict, event_hash, verify
 from clearinghouse.audit.models import AuditEvent, AuditHead
 from clearinghouse.core.clock import Clock
@@ -22,11 +22,21 @@ _LOCK_KEY = 0x434841554454  # "CHAUDT"
 _HEAD_ID = 1
 
 
+class Actor(Protocol):
+    """Whoever acts; ``access.visibility.Viewer`` fits without audit importing access."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def audit_organization(self) -> str | None: ...
+
+
 def append(
     session: Session,
     *,
     clock: Clock,
-    viewer: Viewer,
+    viewer: Actor,
     action: str,
     object_type: str,
     object_id: str | int,
@@ -41,7 +51,7 @@ def append(
         seq=prev_seq + 1,
         at=clock.now(),
         actor=viewer.label,
-        organization=None if viewer.superuser else viewer.organization,
+        organization=viewer.audit_organization,
         action=action,
         object_type=object_type,
         object_id=str(object_id),
@@ -73,7 +83,9 @@ def append(
 
 
 def _stored(session: Session) -> Iterator[tuple[EventFields, str]]:
-    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000))
+    rows = session.execute(
+        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
+    )
     for (event,) in rows:
         yield (
             EventFields(

@@ -17,6 +17,7 @@ from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import OrgKind, Role, Sector, parse_enum
 from clearinghouse.access.visibility import LOCAL_ADMIN
 from clearinghouse.audit import service as audit_service
+from clearinghouse.cli.output import emit, emit_json
 from clearinghouse.core.errors import ClearinghouseError, InputError
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.infra.blobs import iter_file
@@ -24,7 +25,6 @@ from clearinghouse.infra.settings import Settings
 from clearinghouse.intake import service as intake_service
 from clearinghouse.pipeline import intake_flow, read_flow, triage_flow
 from clearinghouse.pipeline.runtime import Runtime
-from clearinghouse.cli.output import emit, emit_json
 
 app = typer.Typer(
     name="clearinghouse",
@@ -93,8 +93,10 @@ def _root(
 def db_upgrade(as_json: JsonFlag = False) -> None:
     """Create or migrate the schema to the newest version."""
     rt = runtime()
-    emit({"ok": True, "database": rt.db.engine.url.render_as_string(hide_password=True)},
-         as_json=as_json)
+    emit(
+        {"ok": True, "database": rt.db.engine.url.render_as_string(hide_password=True)},
+        as_json=as_json,
+    )
 
 
 @org_app.command("create")
@@ -113,8 +115,13 @@ def org_create(
             session, name=name, kind=org_kind, sector=org_sector, clock=rt.clock
         )
         audit_service.append(
-            session, clock=rt.clock, viewer=LOCAL_ADMIN, action="organization.create",
-            object_type="organization", object_id=org.id, detail={"name": org.name, "kind": kind},
+            session,
+            clock=rt.clock,
+            viewer=LOCAL_ADMIN,
+            action="organization.create",
+            object_type="organization",
+            object_id=org.id,
+            detail={"name": org.name, "kind": kind},
         )
         doc = {"id": org.id, "name": org.name, "kind": org.kind, "sector": org.sector}
     emit(doc, as_json=as_json)
@@ -147,8 +154,13 @@ def token_create(
             session, org=organization, role=token_role, clock=rt.clock
         )
         audit_service.append(
-            session, clock=rt.clock, viewer=LOCAL_ADMIN, action="token.create",
-            object_type="token", object_id=token.id, detail={"org": org, "role": role},
+            session,
+            clock=rt.clock,
+            viewer=LOCAL_ADMIN,
+            action="token.create",
+            object_type="token",
+            object_id=token.id,
+            detail={"org": org, "role": role},
         )
         doc = {"id": token.id, "organization": org, "role": role, "token": secret}
     emit(doc, as_json=as_json)
@@ -183,7 +195,11 @@ def findings_import(
         rt.db,
         rt.blobs,
         intake_flow.ImportRequest(
-            organization=org, chunks=chunks, format=format, target=target, tlp=label,
+            organization=org,
+            chunks=chunks,
+            format=format,
+            target=target,
+            tlp=label,
             share_with=tuple(share_with or ()),
         ),
         viewer=viewer,
@@ -205,18 +221,26 @@ def findings_list(
     """List findings."""
     rt = runtime()
     docs = read_flow.list_findings(
-        rt.db, viewer=LOCAL_ADMIN, clock=rt.clock, submission_id=submission, limit=limit,
+        rt.db,
+        viewer=LOCAL_ADMIN,
+        clock=rt.clock,
+        submission_id=submission,
+        limit=limit,
         offset=offset,
     )
-    emit(docs, as_json=as_json, columns=["id", "vulnerability", "organization", "producer", "title"])
+    emit(
+        docs, as_json=as_json, columns=["id", "vulnerability", "organization", "producer", "title"]
+    )
 
 
 @findings_app.command("show")
 def findings_show(finding_id: int, as_json: JsonFlag = False) -> None:
     """Show one finding."""
     rt = runtime()
-    emit(read_flow.show_finding(rt.db, viewer=LOCAL_ADMIN, clock=rt.clock, finding_id=finding_id),
-         as_json=as_json)
+    emit(
+        read_flow.show_finding(rt.db, viewer=LOCAL_ADMIN, clock=rt.clock, finding_id=finding_id),
+        as_json=as_json,
+    )
 
 
 @subs_app.command("list")
@@ -230,8 +254,11 @@ def submissions_list(
     docs = read_flow.list_submissions(
         rt.db, viewer=LOCAL_ADMIN, clock=rt.clock, limit=limit, offset=offset
     )
-    emit(docs, as_json=as_json,
-         columns=["id", "organization", "format", "tlp", "findings", "new_vulnerabilities"])
+    emit(
+        docs,
+        as_json=as_json,
+        columns=["id", "organization", "format", "tlp", "findings", "new_vulnerabilities"],
+    )
 
 
 @subs_app.command("grant")
@@ -248,12 +275,20 @@ def submissions_grant(
         )
         grantee = access_service.get_org_by_name_or_raise(session, name=org)
         added = access_service.grant(
-            session, resource_kind=intake_service.RESOURCE_KIND, resource_id=submission.id,
-            org=grantee, clock=rt.clock,
+            session,
+            resource_kind=intake_service.RESOURCE_KIND,
+            resource_id=submission.id,
+            org=grantee,
+            clock=rt.clock,
         )
         audit_service.append(
-            session, clock=rt.clock, viewer=LOCAL_ADMIN, action="submission.grant",
-            object_type="submission", object_id=submission.id, tlp=submission.tlp,
+            session,
+            clock=rt.clock,
+            viewer=LOCAL_ADMIN,
+            action="submission.grant",
+            object_type="submission",
+            object_id=submission.id,
+            tlp=submission.tlp,
             detail={"org": org},
         )
     emit({"submission": submission_id, "organization": org, "added": added}, as_json=as_json)
@@ -271,8 +306,11 @@ def vulns_list(
     docs = read_flow.list_vulns(
         rt.db, viewer=LOCAL_ADMIN, clock=rt.clock, search=search, limit=limit, offset=offset
     )
-    emit(docs, as_json=as_json,
-         columns=["id", "title", "status", "tlp", "cwe", "findings", "finders", "aliases"])
+    emit(
+        docs,
+        as_json=as_json,
+        columns=["id", "title", "status", "tlp", "cwe", "findings", "finders", "aliases"],
+    )
 
 
 @vulns_app.command("show")
@@ -284,8 +322,9 @@ def vulns_show(vuln_id: str, as_json: JsonFlag = False) -> None:
         emit_json(doc)
         return
     summary = {k: v for k, v in doc.items() if k != "findings_detail"}
-    summary["findings_detail"] = [f"#{f['id']} {f['organization']}: {f['title']}"
-                                  for f in doc["findings_detail"]]
+    summary["findings_detail"] = [
+        f"#{f['id']} {f['organization']}: {f['title']}" for f in doc["findings_detail"]
+    ]
     emit(summary, as_json=False, title=doc["id"])
 
 
@@ -293,8 +332,10 @@ def vulns_show(vuln_id: str, as_json: JsonFlag = False) -> None:
 def vulns_merge(into: str, other: str, as_json: JsonFlag = False) -> None:
     """Merge OTHER into INTO (an analyst decision, audited)."""
     rt = runtime()
-    emit(triage_flow.merge(rt.db, viewer=LOCAL_ADMIN, into=into, other=other, clock=rt.clock),
-         as_json=as_json)
+    emit(
+        triage_flow.merge(rt.db, viewer=LOCAL_ADMIN, into=into, other=other, clock=rt.clock),
+        as_json=as_json,
+    )
 
 
 @vulns_app.command("split")
@@ -305,8 +346,12 @@ def vulns_split(
 ) -> None:
     """Split findings off into a new vulnerability; the engine never re-merges them."""
     rt = runtime()
-    emit(triage_flow.split(rt.db, viewer=LOCAL_ADMIN, public_id=vuln_id, finding_ids=finding,
-                           clock=rt.clock), as_json=as_json)
+    emit(
+        triage_flow.split(
+            rt.db, viewer=LOCAL_ADMIN, public_id=vuln_id, finding_ids=finding, clock=rt.clock
+        ),
+        as_json=as_json,
+    )
 
 
 @audit_app.command("verify")
@@ -340,8 +385,14 @@ def serve(
     os.environ["CLEARINGHOUSE_DATA_DIR"] = str(settings.data_dir)
     if settings.database_url:
         os.environ["CLEARINGHOUSE_DATABASE_URL"] = settings.database_url
-    uvicorn.run("clearinghouse.api.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+    uvicorn.run(
+        "clearinghouse.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @app.command("demo")

@@ -17,7 +17,9 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, title: str = "") -> None:
+def emit_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, title: str = ""
+) -> None:
     table = Table(title=title or None)
     for column in columns:
         table.add_column(column)

@@ -9,7 +9,8 @@ the edges knows about HTTP or exit codes.
     ├── InputError                 the caller sent something unusable (4xx)
     │   ├── DecodeError            bytes are not JSON/YAML, or nest too deep
     │   ├── SchemaError            valid syntax, wrong shape (carries a JSON pointer)
-    │   ├── UnknownFormatError     no reader recognises the document
+    │   ├── UnknownFormatError     no reader recognises the document (415)
+    │   ├── UnsupportedEncodingError  a compressed upload (415)
     │   └── TooLargeError          over a configured size limit (413)
     ├── NotFoundError              absent, or invisible to the caller (404, never 403)
     ├── PermissionDeniedError      authenticated but the role may not do this (403)
@@ -65,6 +66,12 @@ class UnknownFormatError(InputError):
     status = 415
     title = "Unknown format"
     type_slug = "unknown-format"
+
+
+class UnsupportedEncodingError(InputError):
+    status = 415
+    title = "Unsupported content encoding"
+    type_slug = "unsupported-encoding"
 
 
 class TooLargeError(InputError):

@@ -194,6 +194,113 @@ def plan(
     refs = [finding.ref for finding in findings]
     if len(set(refs)) != len(refs):
         raise ValueError("plan: finding refs must be unique within a batch")
+    known, rest = _split_known(findings, index)
+    if not known:
+        return _plan_graph(findings, index, separated, compatible)
+    partial = _plan_graph(rest, index, separated, compatible)
+    return _with_known(findings, rest, known, partial)
+
+
+def _split_known(
+    findings: Sequence[NewFinding], index: Mapping[str, Sequence[IndexEntry]]
+) -> tuple[dict[int, int], list[NewFinding]]:
+    """Findings already fully known: every key is stored, for exactly one vulnerability.
+
+    Repeated scans are mostly such findings. Joining that vulnerability is the whole answer for
+    them, and leaving them out of the graph changes nothing for the others: any finding that
+    shares one of their keys reaches the same stored entry (same vulnerability, same CWEs)
+    through the index. Returns ``position -> vulnerability`` and the findings left to plan.
+    """
+    known: dict[int, int] = {}
+    rest: list[NewFinding] = []
+    for position, finding in enumerate(findings):
+        vulnerability = _sole_vulnerability(finding, index)
+        if vulnerability is None:
+            rest.append(finding)
+        else:
+            known[position] = vulnerability
+    return known, rest
+
+
+def _sole_vulnerability(
+    finding: NewFinding, index: Mapping[str, Sequence[IndexEntry]]
+) -> int | None:
+    found: int | None = None
+    for key in finding.exact:
+        entries = index.get(key)
+        if not entries:
+            return None
+        for entry in entries:
+            if found is None:
+                found = entry.vulnerability
+            elif entry.vulnerability != found:
+                return None
+    if finding.cwes:
+        for key in finding.locations:
+            entries = index.get(key)
+            if not entries:
+                return None
+            stored_here = False
+            for entry in entries:
+                if entry.vulnerability == found and entry.cwes == finding.cwes:
+                    stored_here = True
+                elif entry.vulnerability != found:
+                    return None  # another vulnerability holds this place: let the graph decide
+            if not stored_here:
+                return None
+    return found
+
+
+def _with_known(
+    findings: Sequence[NewFinding],
+    rest: Sequence[NewFinding],
+    known: Mapping[int, int],
+    partial: Plan,
+) -> Plan:
+    """Fold the fully known findings back into the plan of the rest, in arrival order."""
+    group_of_vulnerability: dict[int, int] = {}
+    for number, group in enumerate(partial.groups):
+        for vulnerability in group.vulnerabilities:
+            group_of_vulnerability[vulnerability] = number
+    groups = [list(group.refs) for group in partial.groups]
+    extra: list[Group] = []
+    assignments: list[int] = []
+    rest_positions = iter(partial.assignments)
+    for position, finding in enumerate(findings):
+        joins = known.get(position)
+        if joins is None:
+            assignments.append(next(rest_positions))
+            continue
+        target = group_of_vulnerability.get(joins)
+        if target is None:
+            target = group_of_vulnerability[joins] = len(groups) + len(extra)
+            extra.append(Group((), (joins,), joins, ()))
+        if target < len(groups):
+            groups[target].append(finding.ref)
+        else:
+            slot = target - len(groups)
+            held = extra[slot]
+            extra[slot] = Group((*held.refs, finding.ref), held.vulnerabilities, held.survivor, ())
+        assignments.append(target)
+    merged_groups = tuple(
+        Group(tuple(refs), group.vulnerabilities, group.survivor, group.merged)
+        for refs, group in zip(groups, partial.groups, strict=True)
+    ) + tuple(extra)
+    return Plan(
+        groups=merged_groups,
+        assignments=tuple(assignments),
+        entries=partial.entries,
+        blocked=partial.blocked,
+    )
+
+
+def _plan_graph(
+    findings: Sequence[NewFinding],
+    index: Mapping[str, Sequence[IndexEntry]],
+    separated: Set[frozenset[int]],
+    compatible: Compatible,
+) -> Plan:
+    """The union-find over the findings that need it (see the module docstring)."""
 
     partners: dict[int, set[int]] = defaultdict(set)
     for pair in separated:

@@ -34,6 +34,8 @@ from clearinghouse.formats.records import FindingRecord
 
 KIND_FINGERPRINT = "fp"
 KIND_PARTIAL = "pfp"
+KIND_RULE_LINE = "rule-line"
+KIND_RULE_SNIPPET = "rule-snippet"
 KIND_ALIAS = "alias"
 KIND_RULE = "rule"
 KIND_LINE = "loc-line"
@@ -85,20 +87,23 @@ def identity_keys(record: FindingRecord, *, target: str | None) -> IdentityKeys:
     location = record.location
     path = canonical_path(location.path) if location is not None and location.path else ""
     if record.fingerprints:
+        # Scoped to rule and file, like partial fingerprints: real tools put a hash of the
+        # line's text in ``fingerprints`` (flawfinder's contextHash), equal across files. A
+        # renamed file therefore starts a new vulnerability rather than merging strangers.
         producer = canonical_producer(record.producer)
+        rule = record.rule_id or ""
         for name, value in record.fingerprints:
-            digest = _sha256(_dumps([KIND_FINGERPRINT, producer, target_key, name, value]))
+            digest = _sha256(
+                _dumps([KIND_FINGERPRINT, producer, target_key, rule, path, name, value])
+            )
             exact.append(f"{KIND_FINGERPRINT}:{digest.hexdigest()[:_HASH_CHARS]}")
     if record.partial_fingerprints:
-        # A partial fingerprint identifies a result only within its rule and file (GitHub
-        # matches alerts on rule + path + partial fingerprint); alone it would merge every
-        # result whose line reads the same.
+        # GitHub matches alerts on rule + path + partial fingerprint; alone a partial
+        # fingerprint would merge every result whose line reads the same.
         producer = canonical_producer(record.producer)
         rule = record.rule_id or ""
         for name, value in record.partial_fingerprints:
-            digest = _sha256(
-                _dumps([KIND_PARTIAL, producer, target_key, rule, path, name, value])
-            )
+            digest = _sha256(_dumps([KIND_PARTIAL, producer, target_key, rule, path, name, value]))
             exact.append(f"{KIND_PARTIAL}:{digest.hexdigest()[:_HASH_CHARS]}")
     for alias in record.aliases:
         canonical = canonical_alias(alias)
@@ -108,16 +113,29 @@ def identity_keys(record: FindingRecord, *, target: str | None) -> IdentityKeys:
 
     locations: list[str] = []
     if location is not None and path:
+        producer = canonical_producer(record.producer)
+        # A tool's own full fingerprint is trusted over where it fired: two results it tells
+        # apart on one line stay apart.
+        rule = "" if record.fingerprints else (record.rule_id or "")
         line = location.start_line
+        snippet = normalise_snippet(location.snippet) if location.snippet else ""
+        function = location.function.strip() if location.function else ""
         if line is not None and line > 0:
             digest = _sha256(_dumps([KIND_LINE, target_key, path, line]))
             locations.append(f"{KIND_LINE}:{digest.hexdigest()[:_HASH_CHARS]}")
-        if location.snippet:
-            snippet = normalise_snippet(location.snippet)
-            if snippet:
-                function = location.function.strip() if location.function else ""
-                digest = _sha256(_dumps([KIND_SNIPPET, target_key, path, function, snippet]))
-                locations.append(f"{KIND_SNIPPET}:{digest.hexdigest()[:_HASH_CHARS]}")
+            if rule:
+                # The same rule of the same tool at the same place is the same issue, whatever
+                # the CWE (repeated CI scans, or a tool that names no CWE).
+                digest = _sha256(_dumps([KIND_RULE_LINE, producer, target_key, rule, path, line]))
+                exact.append(f"{KIND_RULE_LINE}:{digest.hexdigest()[:_HASH_CHARS]}")
+        if snippet:
+            digest = _sha256(_dumps([KIND_SNIPPET, target_key, path, function, snippet]))
+            locations.append(f"{KIND_SNIPPET}:{digest.hexdigest()[:_HASH_CHARS]}")
+            if rule:
+                digest = _sha256(
+                    _dumps([KIND_RULE_SNIPPET, producer, target_key, rule, path, function, snippet])
+                )
+                exact.append(f"{KIND_RULE_SNIPPET}:{digest.hexdigest()[:_HASH_CHARS]}")
 
     if not record.fingerprints and not record.aliases and not path and record.rule_id:
         # Without any other identity, "this rule fired on this target" is the issue: a

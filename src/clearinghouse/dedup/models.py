@@ -19,7 +19,10 @@ class DedupIndexEntry(Base):
     """
 
     __tablename__ = "dedup_index"
-    __table_args__ = (Index("ix_dedup_index_key", "key"), Index("ix_dedup_index_vuln", "vulnerability_id"))
+    __table_args__ = (
+        Index("ix_dedup_index_key", "key"),
+        Index("ix_dedup_index_vuln", "vulnerability_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64))

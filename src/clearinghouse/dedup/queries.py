@@ -100,7 +100,9 @@ def _visible_vulns_query(viewer: Viewer, search: str | None) -> Any:
         query = query.where(
             or_(
                 Vulnerability.public_id == search.strip().upper(),
-                some_visible_finding(or_(Finding.title.ilike(needle), Finding.aliases.ilike(needle))),
+                some_visible_finding(
+                    or_(Finding.title.ilike(needle), Finding.aliases.ilike(needle))
+                ),
             )
         )
     return query
@@ -126,7 +128,10 @@ def _summaries(
     contributions: dict[int, list[Contribution]] = defaultdict(list)
     for fid, vuln_id, submission_id, seq, org in session.execute(
         select(
-            Finding.id, Finding.vulnerability_id, Finding.submission_id, Finding.seq,
+            Finding.id,
+            Finding.vulnerability_id,
+            Finding.submission_id,
+            Finding.seq,
             Organization.name,
         )
         .join(Organization, Organization.id == Finding.organization_id)

@@ -50,9 +50,7 @@ class _NoAliasLoader(_without_timestamps(yaml.SafeLoader)):  # type: ignore[misc
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise DecodeError(
-                f"YAML aliases are not accepted (line {event.start_mark.line + 1})"
-            )
+            raise DecodeError(f"YAML aliases are not accepted (line {event.start_mark.line + 1})")
         return super().compose_node(parent, index)
 
 

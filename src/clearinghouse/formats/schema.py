@@ -53,12 +53,14 @@ class SchemaValidator:
     ) -> None:
         self._document = document
         registry = (
-            jsonschema_rs.Registry(list(resources_by_uri.items())) if resources_by_uri else None
+            jsonschema_rs.Registry([(uri, dict(body)) for uri, body in resources_by_uri.items()])
+            if resources_by_uri
+            else None
         )
         kwargs: dict[str, Any] = {"validate_formats": False}
         if registry is not None:
             kwargs["registry"] = registry
-        self._validator = jsonschema_rs.validator_for(schema, **kwargs)
+        self._validator = jsonschema_rs.validator_for(dict(schema), **kwargs)
 
     def is_valid(self, doc: Any) -> bool:
         return bool(self._validator.is_valid(doc))

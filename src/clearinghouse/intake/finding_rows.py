@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any
 
 import orjson
@@ -15,6 +14,37 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+FINDING_COLUMNS = (
+    "submission_id",
+    "organization_id",
+    "seq",
+    "vulnerability_id",
+    "tlp",
+    "pointer",
+    "producer",
+    "producer_version",
+    "rule_id",
+    "title",
+    "description",
+    "cwes",
+    "severity",
+    "level",
+    "security_severity",
+    "path",
+    "function",
+    "start_line",
+    "end_line",
+    "target",
+    "version",
+    "aliases",
+    "fingerprints",
+    "identity",
+    "suppressed",
+    "details",
+    "created_at",
+)
+
+
 def finding_row(
     record: FindingRecord,
     *,
@@ -24,9 +54,10 @@ def finding_row(
     vulnerability_id: int,
     tlp: str,
     target: str | None,
-    identity: dict[str, list[str]],
-    created_at: dt.datetime,
-) -> dict[str, Any]:
+    identity: str,
+    created_at: object,
+) -> tuple[Any, ...]:
+    """Column values in ``FINDING_COLUMNS`` order; ``created_at`` already bound for the driver."""
     location = record.location
     details: dict[str, Any] = {}
     if location is not None and location.snippet:
@@ -47,32 +78,32 @@ def finding_row(
         details["code_flows"] = record.code_flow_count
     if record.extra:
         details["extra"] = record.extra
-    return {
-        "submission_id": submission_id,
-        "organization_id": organization_id,
-        "seq": seq,
-        "vulnerability_id": vulnerability_id,
-        "tlp": tlp,
-        "pointer": record.pointer,
-        "producer": record.producer,
-        "producer_version": record.producer_version,
-        "rule_id": record.rule_id,
-        "title": record.title,
-        "description": record.description,
-        "cwes": _dumps(list(record.cwes)),
-        "severity": record.severity.value if record.severity else None,
-        "level": record.level,
-        "security_severity": record.security_severity,
-        "path": location.path if location else None,
-        "function": location.function if location else None,
-        "start_line": location.start_line if location else None,
-        "end_line": location.end_line if location else None,
-        "target": record.target or target,
-        "version": record.version,
-        "aliases": _dumps(list(record.aliases)),
-        "fingerprints": _dumps([list(pair) for pair in record.fingerprints]),
-        "identity": _dumps(identity),
-        "suppressed": record.suppressed,
-        "details": _dumps(details),
-        "created_at": created_at,
-    }
+    return (
+        submission_id,
+        organization_id,
+        seq,
+        vulnerability_id,
+        tlp,
+        record.pointer,
+        record.producer,
+        record.producer_version,
+        record.rule_id,
+        record.title,
+        record.description,
+        _dumps(list(record.cwes)),
+        record.severity.value if record.severity else None,
+        record.level,
+        record.security_severity,
+        location.path if location else None,
+        location.function if location else None,
+        location.start_line if location else None,
+        location.end_line if location else None,
+        record.target or target,
+        record.version,
+        _dumps(list(record.aliases)),
+        _dumps([list(pair) for pair in record.fingerprints]),
+        identity,
+        record.suppressed,
+        _dumps(details) if details else "{}",
+        created_at,
+    )

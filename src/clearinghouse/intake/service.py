@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from clearinghouse.access.models import Organization
 from clearinghouse.access.visibility import Viewer, visible_clause
 from clearinghouse.core.clock import Clock
 from clearinghouse.core.errors import NotFoundError
+from clearinghouse.infra.bulk import bind_value, insert_rows, table_of
+from clearinghouse.intake.finding_rows import FINDING_COLUMNS
 from clearinghouse.intake.models import Finding, Submission
 
 RESOURCE_KIND = "submission"  # grants are per submission; findings inherit them
@@ -77,9 +80,13 @@ def create_submission(
     return submission
 
 
-def insert_findings(session: Session, *, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(Finding), list(rows))
+def insert_findings(session: Session, *, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows from ``finding_rows.finding_row``, in ``FINDING_COLUMNS`` order."""
+    insert_rows(session, table_of(Finding), FINDING_COLUMNS, rows)
+
+
+def bound_created_at(session: Session, value: dt.datetime) -> object:
+    return bind_value(session, table_of(Finding), "created_at", value)
 
 
 def get_submission_or_raise(session: Session, *, viewer: Viewer, submission_id: int) -> Submission:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from importlib import resources
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import OrgKind, Role, Sector
@@ -76,33 +76,51 @@ def _prepare(data_dir: Path | None) -> Path:
 
 
 class _ApiServer:
-    """The real ASGI app under uvicorn on an ephemeral loopback port, in a thread."""
+    """``clearinghouse serve`` as its own process on a free loopback port, stopped on exit."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        from clearinghouse.api.app import create_app
-
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
+    def __init__(self, data_dir: Path) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._command = [
+            sys.executable,
+            "-m",
+            "clearinghouse.cli.main",
+            "--data-dir",
+            str(data_dir),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+        self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> str:
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the demo API server did not start within 15 s")
-            time.sleep(0.02)
-        return f"http://127.0.0.1:{self.port}"
+        self._process = subprocess.Popen(
+            self._command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                error = self._process.stderr.read().decode() if self._process.stderr else ""
+                raise RuntimeError(f"the API server exited early: {error[-500:]}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    return base
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("the API server did not answer /healthz within 30 s")
 
     def __exit__(self, *_: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
 
 
 def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
@@ -127,8 +145,13 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
             )
             viewers[name] = access_service.viewer_for_org(org, role=Role.SUBMITTER)
             audit_service.append(
-                session, clock=runtime.clock, viewer=LOCAL_ADMIN, action="organization.create",
-                object_type="organization", object_id=org.id, detail={"name": name},
+                session,
+                clock=runtime.clock,
+                viewer=LOCAL_ADMIN,
+                action="organization.create",
+                object_type="organization",
+                object_id=org.id,
+                detail={"name": name},
             )
     report["organizations"] = [name for name, _, _ in ORGS]
     say(f"1. Registered {len(ORGS)} organizations, one analyst token each (stored as hashes)")
@@ -150,12 +173,12 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
 
     say("2. Imports (one vulnerability per real flaw, across tools, formats and organizations):")
     imports = []
-    for asset, org, tlp, share in SUBMISSIONS:
-        result = submit(asset, org, tlp, share)
-        imports.append({"asset": asset, "organization": org, **result})
+    for asset, submitter, tlp, share in SUBMISSIONS:
+        result = submit(asset, submitter, tlp, share)
+        imports.append({"asset": asset, "organization": submitter, **result})
         known = ", ".join(result["already_known"]) or "-"
         say(
-            f"   {org:<20} {asset:<20} {result['format']:<6} {tlp.value:<6} "
+            f"   {submitter:<20} {asset:<20} {result['format']:<6} {tlp.value:<6} "
             f"findings={result['findings']} new={result['new_vulnerabilities']} "
             f"duplicates={result['duplicates']} already known: {known}"
         )
@@ -163,38 +186,55 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
 
     again = submit(*SUBMISSIONS[0])
     report["reimport"] = again
-    say(f"3. Re-import of lab-alpha.sarif: already_imported={again['already_imported']} "
-        f"(submission {again['submission']}, nothing changed)")
+    say(
+        f"3. Re-import of lab-alpha.sarif: already_imported={again['already_imported']} "
+        f"(submission {again['submission']}, nothing changed)"
+    )
 
-    before = len(read_flow.list_vulns(runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock,
-                                      search=None, limit=1000, offset=0))
+    before = len(
+        read_flow.list_vulns(
+            runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock, search=None, limit=1000, offset=0
+        )
+    )
     broken = _asset("lab-alpha.sarif").replace(b'"startLine": 120', b'"startLine": "120"')
     try:
         intake_flow.import_submission(
-            runtime.db, runtime.blobs,
+            runtime.db,
+            runtime.blobs,
             intake_flow.ImportRequest(organization="Lab Alpha", chunks=[broken]),
-            viewer=viewers["Lab Alpha"], clock=runtime.clock,
-            max_bytes=settings.max_upload_bytes, limits=runtime.limits,
+            viewer=viewers["Lab Alpha"],
+            clock=runtime.clock,
+            max_bytes=settings.max_upload_bytes,
+            limits=runtime.limits,
             batch_size=settings.import_batch_size,
         )
         refusal = "accepted (unexpected)"
     except ClearinghouseError as error:
         refusal = str(error)
-    after = len(read_flow.list_vulns(runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock,
-                                     search=None, limit=1000, offset=0))
-    report["refused"] = {"error": refusal, "vulnerabilities_before": before,
-                         "vulnerabilities_after": after}
+    after = len(
+        read_flow.list_vulns(
+            runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock, search=None, limit=1000, offset=0
+        )
+    )
+    report["refused"] = {
+        "error": refusal,
+        "vulnerabilities_before": before,
+        "vulnerabilities_after": after,
+    }
     say(f"4. A schema-invalid SARIF is refused: {refusal}")
     say(f"   vulnerabilities before/after: {before}/{after}")
 
-    vulns = read_flow.list_vulns(runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock,
-                                 search=None, limit=1000, offset=0)
+    vulns = read_flow.list_vulns(
+        runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock, search=None, limit=1000, offset=0
+    )
     report["vulnerabilities"] = vulns
     say(f"5. {len(vulns)} vulnerabilities from {sum(i['findings'] for i in imports)} findings:")
     for vuln in vulns:
-        say(f"   {vuln['id']} [{vuln['tlp']}] CWE-{vuln['cwe']} {vuln['title'][:52]!r} "
+        say(
+            f"   {vuln['id']} [{vuln['tlp']}] CWE-{vuln['cwe']} {vuln['title'][:52]!r} "
             f"findings={vuln['findings']} finders={' > '.join(vuln['finders'])} "
-            f"aliases={','.join(vuln['aliases']) or '-'}")
+            f"aliases={','.join(vuln['aliases']) or '-'}"
+        )
 
     by_title = {v["title"]: v["id"] for v in vulns}
     null_deref = by_title.get("Possible NULL dereference of tag entry")
@@ -204,34 +244,48 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
         triage["merge"] = triage_flow.merge(
             runtime.db, viewer=LOCAL_ADMIN, into=null_deref, other=oob_read, clock=runtime.clock
         )
-        say(f"6. Analyst merges {oob_read} into {null_deref} (same tag-table flaw); "
-            f"{oob_read} now resolves to {null_deref}")
-        shown = read_flow.show_vuln(runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock,
-                                    public_id=null_deref)
+        say(
+            f"6. Analyst merges {oob_read} into {null_deref} (same tag-table flaw); "
+            f"{oob_read} now resolves to {null_deref}"
+        )
+        shown = read_flow.show_vuln(
+            runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock, public_id=null_deref
+        )
         beta = [f["id"] for f in shown["findings_detail"] if f["organization"] == "Lab Beta"]
         triage["split"] = triage_flow.split(
-            runtime.db, viewer=LOCAL_ADMIN, public_id=null_deref, finding_ids=beta,
+            runtime.db,
+            viewer=LOCAL_ADMIN,
+            public_id=null_deref,
+            finding_ids=beta,
             clock=runtime.clock,
         )
-        say(f"   ...then splits Lab Beta's finding back out as {triage['split']['new']}; "
-            "the engine will never re-merge them")
+        say(
+            f"   ...then splits Lab Beta's finding back out as {triage['split']['new']}; "
+            "the engine will never re-merge them"
+        )
     report["triage"] = triage
 
     say("7. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
     api: dict[str, Any] = {}
-    with _ApiServer(runtime) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with _ApiServer(root) as base, httpx.Client(base_url=base, timeout=30) as client:
         for name, _, _ in ORGS:
-            response = client.get("/api/v1/vulns", headers={"Authorization": f"Bearer {tokens[name]}"})
+            response = client.get(
+                "/api/v1/vulns", headers={"Authorization": f"Bearer {tokens[name]}"}
+            )
             response.raise_for_status()
             seen = response.json()
             api[name] = [v["id"] for v in seen]
             say(f"   {name:<22} sees {len(seen)}: {', '.join(api[name]) or '-'}")
         if null_deref:
-            hidden = client.get(f"/api/v1/vulns/{null_deref}",
-                                headers={"Authorization": f"Bearer {tokens['Valley Rural Hospital']}"})
+            hidden = client.get(
+                f"/api/v1/vulns/{null_deref}",
+                headers={"Authorization": f"Bearer {tokens['Valley Rural Hospital']}"},
+            )
             api["hospital_reads_amber"] = hidden.status_code
-            say(f"   Valley Rural Hospital GET {null_deref} (AMBER, not shared) -> "
-                f"{hidden.status_code} {hidden.headers.get('content-type')}")
+            say(
+                f"   Valley Rural Hospital GET {null_deref} (AMBER, not shared) -> "
+                f"{hidden.status_code} {hidden.headers.get('content-type')}"
+            )
         unauthenticated = client.get("/api/v1/vulns")
         api["unauthenticated"] = unauthenticated.status_code
         say(f"   no token -> {unauthenticated.status_code}")
@@ -240,8 +294,10 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
     with runtime.db.session() as session:
         verdict = audit_service.verify_chain(session)
     report["audit"] = {"ok": verdict.ok, "events": verdict.events}
-    say(f"8. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
-        "(every write and every restricted read)")
+    say(
+        f"8. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
+        "(every write and every restricted read)"
+    )
     runtime.close()
     say(f"Done. Explore it: clearinghouse --data-dir {root} vulns list")
     return report

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from clearinghouse.access import service as access_service
+from clearinghouse.access.models import Organization
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit import service as audit_service
 from clearinghouse.core.clock import Clock
@@ -17,6 +18,8 @@ from clearinghouse.dedup import queries
 from clearinghouse.infra.db import Database
 from clearinghouse.intake import service as intake_service
 from clearinghouse.intake.models import Submission
+from clearinghouse.vulns import service as vulns_service
+from clearinghouse.vulns.models import Vulnerability
 
 _AUDIT_ID_LIST = 200  # ids named per read event; longer lists are counted, not listed
 
@@ -100,8 +103,12 @@ def list_submissions(
         if restricted:
             worst = max((Tlp(s.tlp) for s, _ in rows), key=lambda t: t.rank)
             _audit_read(
-                session, clock=clock, viewer=viewer, object_type="submission",
-                ids=restricted, tlp=worst.value,
+                session,
+                clock=clock,
+                viewer=viewer,
+                object_type="submission",
+                ids=restricted,
+                tlp=worst.value,
             )
         return [submission_json(s, org) for s, org in rows]
 
@@ -113,28 +120,34 @@ def show_submission(
         submission = intake_service.get_submission_or_raise(
             session, viewer=viewer, submission_id=submission_id
         )
-        org = session.get(access_service.Organization, submission.organization_id)
+        org = session.get(Organization, submission.organization_id)
         if Tlp(submission.tlp).restricted:
             _audit_read(
-                session, clock=clock, viewer=viewer, object_type="submission",
-                ids=[str(submission.id)], tlp=submission.tlp,
+                session,
+                clock=clock,
+                viewer=viewer,
+                object_type="submission",
+                ids=[str(submission.id)],
+                tlp=submission.tlp,
             )
         return submission_json(submission, org.name if org else "?")
 
 
 def show_finding(db: Database, *, viewer: Viewer, clock: Clock, finding_id: int) -> dict[str, Any]:
     with db.session() as session:
-        finding = intake_service.get_finding_or_raise(
-            session, viewer=viewer, finding_id=finding_id
-        )
-        org = session.get(access_service.Organization, finding.organization_id)
+        finding = intake_service.get_finding_or_raise(session, viewer=viewer, finding_id=finding_id)
+        org = session.get(Organization, finding.organization_id)
         doc = queries.finding_json(finding, org.name if org else "?")
-        vuln = session.get(queries.Vulnerability, finding.vulnerability_id)
+        vuln = session.get(Vulnerability, finding.vulnerability_id)
         doc["vulnerability"] = vuln.public_id if vuln else None
         if Tlp(finding.tlp).restricted:
             _audit_read(
-                session, clock=clock, viewer=viewer, object_type="finding",
-                ids=[str(finding.id)], tlp=finding.tlp,
+                session,
+                clock=clock,
+                viewer=viewer,
+                object_type="finding",
+                ids=[str(finding.id)],
+                tlp=finding.tlp,
             )
         return doc
 
@@ -154,7 +167,7 @@ def list_findings(
         )
         orgs = {o.id: o.name for o in access_service.list_orgs(session)}
         vuln_ids = {f.vulnerability_id for f in findings}
-        public = queries.vulns_service.public_ids(session, ids=sorted(vuln_ids))
+        public = vulns_service.public_ids(session, ids=sorted(vuln_ids))
         docs = []
         for finding in findings:
             doc = queries.finding_json(finding, orgs.get(finding.organization_id, "?"))
@@ -164,7 +177,11 @@ def list_findings(
         if restricted:
             worst = max((Tlp(f.tlp) for f in findings), key=lambda t: t.rank)
             _audit_read(
-                session, clock=clock, viewer=viewer, object_type="finding",
-                ids=restricted, tlp=worst.value,
+                session,
+                clock=clock,
+                viewer=viewer,
+                object_type="finding",
+                ids=restricted,
+                tlp=worst.value,
             )
         return docs

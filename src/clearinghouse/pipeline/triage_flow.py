@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from clearinghouse.access.roles import Action, require
+from sqlalchemy import select
+
+from clearinghouse.access.roles import Action, OrgKind, require
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit import service as audit_service
 from clearinghouse.core.clock import Clock
 from clearinghouse.core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from clearinghouse.dedup import queries, service as dedup_service
-from clearinghouse.access.roles import OrgKind
+from clearinghouse.dedup import queries
+from clearinghouse.dedup import service as dedup_service
 from clearinghouse.infra.db import Database
 from clearinghouse.intake.models import Finding
+from clearinghouse.intake.service import finding_visible
 
 
 def _require_triage(viewer: Viewer) -> None:
@@ -21,7 +24,9 @@ def _require_triage(viewer: Viewer) -> None:
         raise PermissionDeniedError("only coordinator analysts merge and split vulnerabilities")
 
 
-def merge(db: Database, *, viewer: Viewer, into: str, other: str, clock: Clock) -> dict[str, object]:
+def merge(
+    db: Database, *, viewer: Viewer, into: str, other: str, clock: Clock
+) -> dict[str, object]:
     _require_triage(viewer)
     with db.session() as session:
         target = queries.get_visible_or_raise(session, viewer=viewer, public_id=into)
@@ -51,7 +56,11 @@ def split(
     with db.session() as session:
         vuln = queries.get_visible_or_raise(session, viewer=viewer, public_id=public_id)
         for fid in finding_ids:
-            finding = session.get(Finding, fid)
+            # A finding the analyst may not see is "not part of" the vulnerability for them:
+            # answering otherwise would confirm that the hidden id belongs to it.
+            finding = session.scalars(
+                select(Finding).where(Finding.id == fid, finding_visible(viewer))
+            ).first()
             if finding is None or finding.vulnerability_id != vuln.id:
                 raise NotFoundError(f"finding {fid} is not part of {vuln.public_id}")
         created = dedup_service.split(

@@ -179,7 +179,9 @@ def test_alias_keys_ignore_spelling_and_producer() -> None:
         record(producer="github", fingerprints=(), aliases=("GHSA-AAAA-BBBB-CCCC",)),
         target="pkg:pypi/x@1",
     )
-    assert a.exact == b.exact
+    aliases_a = [k for k in a.exact if k.startswith("alias:")]
+    assert aliases_a
+    assert aliases_a == [k for k in b.exact if k.startswith("alias:")]
 
 
 def test_location_keys_need_a_path() -> None:
@@ -230,9 +232,9 @@ def test_rule_fallback_only_without_any_other_identity() -> None:
     assert [k.split(":")[0] for k in keys.exact] == ["rule"]
     assert keys.exact == identity_keys(replace(bare, producer=" codeql"), target=REPO).exact
     assert identity_keys(replace(bare, rule_id=None), target=REPO).exact == ()
-    # a located finding identifies itself by its location instead
+    # a located finding identifies itself by its rule at that location instead
     located = replace(bare, location=Location(path="a.c", start_line=1))
-    assert identity_keys(located, target=REPO).exact == ()
+    assert [k.split(":")[0] for k in identity_keys(located, target=REPO).exact] == ["rule-line"]
     with_alias = replace(bare, aliases=("CVE-2024-1",))
     assert [k.split(":")[0] for k in identity_keys(with_alias, target=REPO).exact] == ["alias"]
 
@@ -256,4 +258,36 @@ def test_free_text_never_changes_a_key(title: str, description: str, level: str 
 def test_keys_are_sorted_and_unique(fingerprints: list[tuple[str, str]]) -> None:
     keys = identity_keys(record(fingerprints=tuple(fingerprints)), target=REPO)
     assert list(keys.exact) == sorted(set(keys.exact))
-    assert len(keys.exact) == len(set(fingerprints))
+    assert len([k for k in keys.exact if k.startswith("fp:")]) == len(set(fingerprints))
+
+
+def _kinds(keys: tuple[str, ...]) -> dict[str, str]:
+    return {k.split(":")[0]: k for k in keys}
+
+
+def test_same_rule_at_same_place_is_one_issue_across_runs() -> None:
+    """Repeated CI scans: no fingerprint, no CWE, same rule and place -> a shared exact key."""
+    run1 = record(fingerprints=(), cwes=())
+    run2 = replace(run1, title="reworded message", pointer="/runs/1/results/0")
+    assert (
+        _kinds(identity_keys(run1, target=REPO).exact)["rule-line"]
+        == _kinds(identity_keys(run2, target=REPO).exact)["rule-line"]
+    )
+
+
+def test_rule_snippet_key_survives_a_line_shift() -> None:
+    before = record(fingerprints=())
+    assert before.location is not None
+    shifted = replace(before, location=replace(before.location, start_line=133))
+    a = _kinds(identity_keys(before, target=REPO).exact)
+    b = _kinds(identity_keys(shifted, target=REPO).exact)
+    assert a["rule-line"] != b["rule-line"]
+    assert a["rule-snippet"] == b["rule-snippet"]
+
+
+def test_other_rule_or_own_fingerprint_gives_no_rule_location_key() -> None:
+    one = identity_keys(record(fingerprints=()), target=REPO).exact
+    other = identity_keys(record(fingerprints=(), rule_id="cpp/other"), target=REPO).exact
+    assert not set(one) & set(other)
+    trusted = identity_keys(record(fingerprints=(("matchId/v1", "abc"),)), target=REPO).exact
+    assert [k.split(":")[0] for k in trusted] == ["fp"]

@@ -1,0 +1,368 @@
+"""Errors as RFC 9457 problem+json, refused uploads that store nothing, idempotent re-upload,
+audited restricted reads, and the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from clearinghouse.access.roles import Role
+from clearinghouse.core.tlp import Tlp
+from tests.api.conftest import API, COORDINATOR, OWNER, UNRELATED, World, native_document
+
+PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
+
+
+def assert_problem(
+    response: httpx.Response, status: int, slug: str | None = None
+) -> dict[str, Any]:
+    """The response is a problem+json document of ``status`` about the requested path."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].split(";")[0] == "application/problem+json"
+    doc: dict[str, Any] = response.json()
+    assert set(doc) >= PROBLEM_KEYS, doc
+    assert doc["status"] == status
+    assert isinstance(doc["title"], str)
+    assert doc["title"]
+    assert isinstance(doc["detail"], str)
+    assert doc["detail"]
+    assert doc["type"].startswith(("https://", "about:blank"))
+    assert doc["instance"] == response.request.url.path
+    if slug is not None:
+        assert doc["type"].rsplit("/", 1)[-1] == slug, doc["type"]
+    return doc
+
+
+# Every route, with a well-formed body where it takes one, so that only authentication fails.
+ROUTES = [
+    pytest.param(method, path, body, id=f"{method} {path}")
+    for method, path, body in (
+        ("GET", "/organizations", None),
+        ("POST", "/organizations", {"name": "Anonymous Org", "kind": "researcher"}),
+        ("POST", "/tokens", {"role": "admin"}),
+        ("POST", "/submissions", native_document("anonymous")),
+        ("GET", "/submissions", None),
+        ("GET", "/submissions/1", None),
+        ("POST", "/submissions/1/grants", {"organization": "Owner Lab"}),
+        ("GET", "/findings", None),
+        ("GET", "/findings/1", None),
+        ("GET", "/vulns", None),
+        ("GET", "/vulns/CH-2026-00001", None),
+        ("POST", "/vulns/CH-2026-00001/merge", {"other": "CH-2026-00002"}),
+        ("POST", "/vulns/CH-2026-00001/split", {"findings": [1]}),
+        ("GET", "/audit/verify", None),
+    )
+]
+
+
+def _send(
+    world: World,
+    method: str,
+    path: str,
+    body: dict[str, Any] | bytes | None,
+    headers: dict[str, str],
+) -> httpx.Response:
+    url = f"{API}{path}"
+    response: httpx.Response
+    if isinstance(body, bytes):
+        response = world.client.request(method, url, content=body, headers=headers)
+    else:
+        response = world.client.request(method, url, json=body, headers=headers)
+    return response
+
+
+BAD_CREDENTIALS: dict[str, dict[str, str]] = {
+    "none": {},
+    "empty-bearer": {"Authorization": "Bearer "},
+    "basic-scheme": {"Authorization": "Basic dXNlcjpwYXNz"},
+    "malformed": {"Authorization": "Bearer not-a-clearinghouse-token"},
+    "unknown": {"Authorization": "Bearer chk_" + "A" * 43},
+}
+
+
+@pytest.mark.parametrize("credentials", sorted(BAD_CREDENTIALS))
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_every_route_needs_a_valid_token(
+    world: World, method: str, path: str, body: Any, credentials: str
+) -> None:
+    before = world.counts()
+    response = _send(world, method, path, body, BAD_CREDENTIALS[credentials])
+    assert_problem(response, 401, "unauthenticated")
+    assert response.headers["www-authenticate"].lower().startswith("bearer")
+    assert world.counts() == before
+
+
+def test_authentication_comes_before_request_validation(world: World) -> None:
+    """An anonymous caller learns nothing, not even which parameters are wrong."""
+    assert_problem(world.client.get(f"{API}/vulns", params={"limit": 0}), 401)
+    assert_problem(world.client.post(f"{API}/organizations", json={"nope": 1}), 401)
+
+
+def test_forbidden_is_a_problem(world: World) -> None:
+    response = world.client.post(
+        f"{API}/submissions",
+        content=native_document("forbidden"),
+        headers=world.headers(OWNER, Role.VIEWER),
+    )
+    doc = assert_problem(response, 403, "forbidden")
+    assert "viewer" in doc["detail"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/submissions/999999", "/findings/999999", "/vulns/CH-2000-99999", "/vulns/nonsense"]
+)
+def test_not_found_is_a_problem(world: World, path: str) -> None:
+    response = world.client.get(f"{API}{path}", headers=world.headers(OWNER, Role.VIEWER))
+    assert_problem(response, 404, "not-found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body", "field"),
+    [
+        ("GET", "/vulns", {"limit": 0}, None, "query.limit"),
+        ("GET", "/vulns", {"limit": 1001}, None, "query.limit"),
+        ("GET", "/submissions", {"offset": -1}, None, "query.offset"),
+        ("GET", "/findings", {"submission": "abc"}, None, "query.submission"),
+        ("GET", "/vulns", {"q": "x" * 201}, None, "query.q"),
+        ("GET", "/submissions/abc", {}, None, "path.submission_id"),
+        ("GET", "/findings/1.5", {}, None, "path.finding_id"),
+        ("POST", "/organizations", {}, {"name": "X"}, "body.kind"),
+        ("POST", "/organizations", {}, {"name": "X", "kind": "pirate"}, "body.kind"),
+        ("POST", "/tokens", {}, {"role": "overlord"}, "body.role"),
+        ("POST", "/vulns/CH-2026-00001/split", {}, {"findings": []}, "body.findings"),
+        ("POST", "/vulns/CH-2026-00001/merge", {}, {}, "body.other"),
+    ],
+)
+def test_invalid_request_names_the_field(
+    world: World,
+    method: str,
+    path: str,
+    params: dict[str, Any],
+    body: dict[str, Any] | None,
+    field: str,
+) -> None:
+    response = world.client.request(
+        method,
+        f"{API}{path}",
+        params=params,
+        json=body,
+        headers=world.headers(COORDINATOR, Role.ADMIN),
+    )
+    doc = assert_problem(response, 422, "invalid-request")
+    assert doc["detail"].startswith(field), doc["detail"]
+    assert field in {error["field"] for error in doc["errors"]}
+
+
+# --- uploads that are refused store nothing ------------------------------------------------
+
+_VALID = native_document("valid")
+_NO_PROVENANCE = orjson.dumps(
+    {
+        "format": "clearinghouse-findings",
+        "version": "1.0",
+        "findings": [{"target": "https://git.example.org/x", "title": "No provenance"}],
+    }
+)
+_BAD_SEVERITY = orjson.dumps(
+    {
+        "format": "clearinghouse-findings",
+        "version": "1.0",
+        "findings": [
+            {
+                "target": "https://git.example.org/x",
+                "title": "Bad severity",
+                "severity": "apocalyptic",
+                "provenance": {"tool": "t"},
+            }
+        ],
+    }
+)
+
+
+def _chunks(data: bytes, size: int = 16) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+# name -> (body, query params, extra headers, status, problem slug)
+REFUSED: dict[str, tuple[bytes, dict[str, Any], dict[str, str], int, str]] = {
+    "invalid-json": (b'{"format": "clearinghouse-findings", ', {}, {}, 400, "undecodable"),
+    "not-json-at-all": (b"\x00\x01\x02binary", {}, {}, 400, "undecodable"),
+    "empty": (b"", {}, {}, 400, "undecodable"),
+    "schema-no-provenance": (_NO_PROVENANCE, {}, {}, 422, "schema-violation"),
+    "schema-bad-severity": (_BAD_SEVERITY, {}, {}, 422, "schema-violation"),
+    "unknown-format": (b'{"hello": "world"}', {}, {}, 415, "unknown-format"),
+    "unknown-format-name": (_VALID, {"format": "docx"}, {}, 415, "unknown-format"),
+    "bad-tlp": (_VALID, {"tlp": "PURPLE"}, {}, 400, "invalid-input"),
+    "gzip": (
+        gzip.compress(_VALID),
+        {},
+        {"Content-Encoding": "gzip"},
+        415,
+        "unsupported-encoding",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_refused_upload_is_a_problem_and_stores_nothing(world: World, case: str) -> None:
+    body, params, headers, status, slug = REFUSED[case]
+    before = world.counts()
+    response = world.client.post(
+        f"{API}/submissions",
+        content=body,
+        params=params,
+        headers={**world.headers(OWNER, Role.SUBMITTER), **headers},
+    )
+    doc = assert_problem(response, status, slug)
+    assert world.counts() == before
+    if status == 422:
+        assert doc["pointer"].startswith("/findings/0"), doc
+        assert doc["expected"]
+        assert doc["pointer"] in doc["detail"]
+
+
+def test_schema_violation_points_at_the_bad_value(world: World) -> None:
+    response = world.client.post(
+        f"{API}/submissions", content=_BAD_SEVERITY, headers=world.headers(OWNER, Role.SUBMITTER)
+    )
+    doc = assert_problem(response, 422, "schema-violation")
+    assert doc["pointer"] == "/findings/0/severity"
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "chunked"])
+def test_over_size_upload_is_413_and_stores_nothing(world: World, streamed: bool) -> None:
+    body = native_document("oversize", findings=20)
+    assert len(body) > 512
+    before = world.counts()
+    with world.with_settings(max_upload_bytes=512) as small:
+        content: bytes | Iterator[bytes] = _chunks(body) if streamed else body
+        response = small.post(
+            f"{API}/submissions", content=content, headers=world.headers(OWNER, Role.SUBMITTER)
+        )
+        doc = assert_problem(response, 413, "too-large")
+        assert "512" in doc["detail"]
+        small_enough = small.post(
+            f"{API}/submissions",
+            content=orjson.dumps(
+                {
+                    "format": "clearinghouse-findings",
+                    "version": "1.0",
+                    "findings": [],
+                    "x-nonce": f"small-{streamed}",
+                }
+            ),
+            headers=world.headers(OWNER, Role.SUBMITTER),
+        )
+        assert small_enough.status_code == 201, small_enough.text
+    after = world.counts()
+    assert after["findings"] == before["findings"]
+    assert after["submissions"] == before["submissions"] + 1
+
+
+def test_reupload_of_the_same_bytes_changes_nothing(world: World) -> None:
+    body = native_document("twice")
+    headers = world.headers(OWNER, Role.SUBMITTER)
+    first = world.client.post(f"{API}/submissions", content=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert first.json()["already_imported"] is False
+    before = world.counts()
+    again = world.client.post(f"{API}/submissions", content=body, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["already_imported"] is True
+    assert again.json()["submission"] == first.json()["submission"]
+    assert world.counts() == before
+    # another organization sending the same bytes makes its own submission (a duplicate)
+    other = world.client.post(
+        f"{API}/submissions", content=body, headers=world.headers(UNRELATED, Role.SUBMITTER)
+    )
+    assert other.status_code == 201, other.text
+    assert (other.json()["already_imported"], other.json()["duplicates"]) == (False, 1)
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def _verify(world: World) -> dict[str, Any]:
+    response = world.client.get(
+        f"{API}/audit/verify", headers=world.headers(COORDINATOR, Role.ADMIN)
+    )
+    assert response.status_code == 200, response.text
+    doc: dict[str, Any] = response.json()
+    assert doc["ok"] is True, doc
+    return doc
+
+
+@pytest.mark.parametrize("tlp", [Tlp.AMBER, Tlp.AMBER_STRICT], ids=str)
+@pytest.mark.parametrize("route", ["vuln", "finding", "submission", "vuln-list"])
+def test_restricted_read_by_a_coordinator_is_audited(world: World, tlp: Tlp, route: str) -> None:
+    record = world.records[tlp]
+    path = {
+        "vuln": f"/vulns/{record.vuln}",
+        "finding": f"/findings/{record.finding}",
+        "submission": f"/submissions/{record.submission}",
+        "vuln-list": f"/vulns?q={record.word}",
+    }[route]
+    before = _verify(world)["events"]
+    response = world.client.get(f"{API}{path}", headers=world.headers(COORDINATOR, Role.VIEWER))
+    assert response.status_code == 200, response.text
+    assert response.json()
+    assert _verify(world)["events"] == before + 1
+
+
+def test_audit_counts_writes(world: World) -> None:
+    before = _verify(world)["events"]
+    world.upload(OWNER, native_document("audited"), tlp=Tlp.CLEAR)
+    assert _verify(world)["events"] == before + 1
+
+
+# --- OpenAPI -------------------------------------------------------------------------------
+
+
+def test_openapi_lists_every_route(world: World) -> None:
+    response = world.client.get("/openapi.json")
+    assert response.status_code == 200
+    spec = response.json()
+    assert spec["openapi"].startswith("3.1")
+    listed = {
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+    expected = {
+        ("GET", "/api/v1/organizations"),
+        ("POST", "/api/v1/organizations"),
+        ("POST", "/api/v1/tokens"),
+        ("POST", "/api/v1/submissions"),
+        ("GET", "/api/v1/submissions"),
+        ("GET", "/api/v1/submissions/{submission_id}"),
+        ("POST", "/api/v1/submissions/{submission_id}/grants"),
+        ("GET", "/api/v1/findings"),
+        ("GET", "/api/v1/findings/{finding_id}"),
+        ("GET", "/api/v1/vulns"),
+        ("GET", "/api/v1/vulns/{vuln_id}"),
+        ("POST", "/api/v1/vulns/{vuln_id}/merge"),
+        ("POST", "/api/v1/vulns/{vuln_id}/split"),
+        ("GET", "/api/v1/audit/verify"),
+    }
+    assert listed == expected
+    # the routes a caller must authenticate for say so
+    assert "HTTPBearer" in spec["components"]["securitySchemes"]
+    upload = spec["paths"]["/api/v1/submissions"]["post"]
+    assert {p["name"] for p in upload["parameters"]} >= {"format", "target", "tlp", "share_with"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/api/v1/nothing-here", 404), ("DELETE", "/api/v1/vulns", 405)],
+)
+def test_routing_errors_are_problems_too(world: World, method: str, path: str, status: int) -> None:
+    response = world.client.request(method, path, headers=world.headers(OWNER, Role.VIEWER))
+    assert_problem(response, status, f"http-{status}")
