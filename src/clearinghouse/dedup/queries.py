@@ -22,7 +22,7 @@ from clearinghouse.core.errors import NotFoundError
 from clearinghouse.core.tlp import Tlp, most_restrictive
 from clearinghouse.dedup.credit import Contribution, finders
 from clearinghouse.dedup.service import open_suggestions
-from clearinghouse.intake.models import Finding
+from clearinghouse.intake.models import Finding, FindingContent
 from clearinghouse.intake.service import finding_visible
 from clearinghouse.vulns import service as vulns_service
 from clearinghouse.vulns.models import Vulnerability
@@ -55,33 +55,34 @@ class VulnSummary:
 
 
 def finding_json(finding: Finding, organization: str) -> dict[str, Any]:
+    content = finding.content
     return {
         "id": finding.id,
         "submission": finding.submission_id,
         "organization": organization,
         "tlp": finding.tlp,
-        "producer": finding.producer,
-        "producer_version": finding.producer_version,
-        "rule_id": finding.rule_id,
-        "title": finding.title,
-        "description": finding.description,
-        "cwes": orjson.loads(finding.cwes),
-        "severity": finding.severity,
-        "level": finding.level,
-        "security_severity": finding.security_severity,
+        "producer": content.producer,
+        "producer_version": content.producer_version,
+        "rule_id": content.rule_id,
+        "title": content.title,
+        "description": content.description,
+        "cwes": orjson.loads(content.cwes),
+        "severity": content.severity,
+        "level": content.level,
+        "security_severity": content.security_severity,
         "location": {
-            "path": finding.path,
-            "function": finding.function,
-            "start_line": finding.start_line,
-            "end_line": finding.end_line,
+            "path": content.path,
+            "function": content.function,
+            "start_line": content.start_line,
+            "end_line": content.end_line,
         },
-        "target": finding.target,
-        "version": finding.version,
-        "aliases": orjson.loads(finding.aliases),
-        "fingerprints": orjson.loads(finding.fingerprints),
-        "suppressed": finding.suppressed,
+        "target": content.target,
+        "version": content.version,
+        "aliases": orjson.loads(content.aliases),
+        "fingerprints": orjson.loads(content.fingerprints),
+        "suppressed": content.suppressed,
         "pointer": finding.pointer,
-        "details": orjson.loads(finding.details),
+        "details": orjson.loads(content.details),
         "created_at": finding.created_at.isoformat(),
     }
 
@@ -97,12 +98,16 @@ def _visible_vulns_query(viewer: Viewer, search: str | None) -> Any:
     query = select(Vulnerability).where(Vulnerability.status != "merged", some_visible_finding())
     if search and search.strip():
         needle = f"%{search.strip()}%"
+        matching_content = exists(
+            select(FindingContent.digest).where(
+                FindingContent.digest == Finding.content_digest,
+                or_(FindingContent.title.ilike(needle), FindingContent.aliases.ilike(needle)),
+            )
+        )
         query = query.where(
             or_(
                 Vulnerability.public_id == search.strip().upper(),
-                some_visible_finding(
-                    or_(Finding.title.ilike(needle), Finding.aliases.ilike(needle))
-                ),
+                some_visible_finding(matching_content),
             )
         )
     return query
@@ -142,9 +147,9 @@ def _summaries(
     for vuln in vulns:
         shown = visible[vuln.id]
         names = finders(contributions[vuln.id])
-        first = shown[0][0]
-        cwe = next((c[0] for f, _ in shown if (c := orjson.loads(f.cwes))), None)
-        aliases = sorted({a for f, _ in shown for a in orjson.loads(f.aliases)})
+        first = shown[0][0].content
+        cwe = next((c[0] for f, _ in shown if (c := orjson.loads(f.content.cwes))), None)
+        aliases = sorted({a for f, _ in shown for a in orjson.loads(f.content.aliases)})
         out.append(
             VulnSummary(
                 id=vuln.public_id,

@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, or_, select, text, update
@@ -28,8 +29,8 @@ from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
 from clearinghouse.formats.records import FindingRecord
 from clearinghouse.infra.bulk import insert_rows, table_of
 from clearinghouse.intake import service as intake_service
-from clearinghouse.intake.finding_rows import finding_row
-from clearinghouse.intake.models import Finding, Submission
+from clearinghouse.intake.finding_rows import content_columns
+from clearinghouse.intake.models import Finding, FindingContent, Submission
 from clearinghouse.vulns import service as vulns_service
 from clearinghouse.vulns.models import Vulnerability
 
@@ -184,6 +185,36 @@ class _IndexCache:
                 self.keys_of[survivor].add(key)
 
 
+class _Derived:
+    """Identity keys and row contents per distinct finding of one import.
+
+    Stacked scans repeat the same finding many times; its keys and columns depend only on its
+    content (``FindingRecord.signature``), so they are computed once. Bounded like the SARIF
+    reader's memo, so that a document of all-different findings holds no more than this.
+    """
+
+    _ENTRIES = 50_000
+
+    def __init__(self, target: str | None) -> None:
+        self._target = target
+        self._seen: dict[Hashable, tuple[IdentityKeys, tuple[Any, ...]]] = {}
+        self.stored: set[str] = set()  # digests this import has written
+
+    def derive(self, record: FindingRecord) -> tuple[IdentityKeys, tuple[Any, ...]]:
+        """The finding's identity keys and its ``finding_contents`` row (digest first)."""
+        signature = record.signature()
+        known = self._seen.get(signature)
+        if known is None:
+            # The submitter's --target wins; otherwise what the document says (SARIF provenance).
+            keys = identity_keys(record, target=self._target or record.target)
+            content = content_columns(record, target=self._target, identity=_identity_json(keys))
+            known = (keys, content)
+            if len(self._seen) >= self._ENTRIES:
+                self._seen.clear()
+            self._seen[signature] = known
+        return known
+
+
 def _all_separations(session: Session) -> set[frozenset[int]]:
     """Every analyst split (a short table: one row per split decision)."""
     rows = session.execute(select(Separation.vulnerability_a, Separation.vulnerability_b))
@@ -214,11 +245,12 @@ def ingest(
     now = clock.now()
     created_at = intake_service.bound_created_at(session, now)
     cache = _IndexCache()
+    memo = _Derived(target)
     separated = _all_separations(session)
     seq = 0
     for batch in _batched(records, batch_size):
-        # The submitter's --target wins; otherwise what the document says (SARIF provenance).
-        keys = [identity_keys(record, target=target or record.target) for record in batch]
+        derived = [memo.derive(record) for record in batch]
+        keys = [item[0] for item in derived]
         wanted = sorted({k for item in keys for k in (*item.exact, *item.locations)})
         plan = clustering.plan(
             [clustering.NewFinding.from_keys(i, item) for i, item in enumerate(keys)],
@@ -243,21 +275,26 @@ def ingest(
                 result.known.difference_update(group.merged)
 
         rows = []
-        for i, (record, item) in enumerate(zip(batch, keys, strict=True)):
+        contents = []
+        for i, (record, (_, content)) in enumerate(zip(batch, derived, strict=True)):
             seq += 1
+            digest = content[0]
+            if digest not in memo.stored:
+                memo.stored.add(digest)
+                contents.append(content)
             rows.append(
-                finding_row(
-                    record,
-                    submission_id=submission.id,
-                    organization_id=submission.organization_id,
-                    seq=seq,
-                    vulnerability_id=vuln_of_group[plan.assignments[i]],
-                    tlp=submission.tlp,
-                    target=target,
-                    identity=_identity_json(item),
-                    created_at=created_at,
+                (
+                    submission.id,
+                    submission.organization_id,
+                    seq,
+                    vuln_of_group[plan.assignments[i]],
+                    submission.tlp,
+                    record.pointer,
+                    digest,
+                    created_at,
                 )
             )
+        intake_service.insert_contents(session, rows=contents)
         intake_service.insert_findings(session, rows=rows)
         if plan.entries:
             new_entries = []
@@ -295,7 +332,9 @@ def _reindex(session: Session, *, vulnerability_ids: Sequence[int]) -> None:
     session.execute(delete(DedupIndexEntry).where(DedupIndexEntry.vulnerability_id.in_(ids)))
     wanted: set[tuple[str, int, str]] = set()
     rows = session.execute(
-        select(Finding.vulnerability_id, Finding.identity).where(Finding.vulnerability_id.in_(ids))
+        select(Finding.vulnerability_id, FindingContent.identity)
+        .join(FindingContent, FindingContent.digest == Finding.content_digest)
+        .where(Finding.vulnerability_id.in_(ids))
     )
     for vuln, identity_text in rows:
         identity = orjson.loads(identity_text)

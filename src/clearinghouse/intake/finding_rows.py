@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Any
 
 import orjson
@@ -14,6 +15,8 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+# A ``findings`` row is one occurrence; a ``finding_contents`` row what it says, computed once
+# per distinct finding (its ``signature``) and stored once per distinct digest.
 FINDING_COLUMNS = (
     "submission_id",
     "organization_id",
@@ -21,6 +24,12 @@ FINDING_COLUMNS = (
     "vulnerability_id",
     "tlp",
     "pointer",
+    "content_digest",
+    "created_at",
+)
+CONTENT_COLUMNS = (
+    "digest",
+    "identity",
     "producer",
     "producer_version",
     "rule_id",
@@ -38,26 +47,13 @@ FINDING_COLUMNS = (
     "version",
     "aliases",
     "fingerprints",
-    "identity",
     "suppressed",
     "details",
-    "created_at",
 )
 
 
-def finding_row(
-    record: FindingRecord,
-    *,
-    submission_id: int,
-    organization_id: int,
-    seq: int,
-    vulnerability_id: int,
-    tlp: str,
-    target: str | None,
-    identity: str,
-    created_at: object,
-) -> tuple[Any, ...]:
-    """Column values in ``FINDING_COLUMNS`` order; ``created_at`` already bound for the driver."""
+def content_columns(record: FindingRecord, *, target: str | None, identity: str) -> tuple[Any, ...]:
+    """``CONTENT_COLUMNS`` values, the digest first: what a finding says, wherever it stands."""
     location = record.location
     details: dict[str, Any] = {}
     if location is not None and location.snippet:
@@ -77,14 +73,9 @@ def finding_row(
     if record.code_flow_count:
         details["code_flows"] = record.code_flow_count
     if record.extra:
-        details["extra"] = record.extra
-    return (
-        submission_id,
-        organization_id,
-        seq,
-        vulnerability_id,
-        tlp,
-        record.pointer,
+        details["extra"] = dict(record.extra)
+    values = (
+        identity,
         record.producer,
         record.producer_version,
         record.rule_id,
@@ -102,8 +93,7 @@ def finding_row(
         record.version,
         _dumps(list(record.aliases)),
         _dumps([list(pair) for pair in record.fingerprints]),
-        identity,
         record.suppressed,
         _dumps(details) if details else "{}",
-        created_at,
     )
+    return (hashlib.sha256(orjson.dumps(values)).hexdigest(), *values)

@@ -2,7 +2,8 @@
 
 Structured fields a finding carries in lists (CWEs, aliases, fingerprints, identity keys) are
 stored as JSON text: they are read whole and never queried element by element, except through
-the dedup index, which has its own table.
+the dedup index, which has its own table. A finding's content is stored once per distinct
+content (``FindingContent``) and each occurrence (``Finding``) points at it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from clearinghouse.infra.db import Base
 from clearinghouse.infra.types import UtcDateTime
@@ -35,20 +36,18 @@ class Submission(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
-class Finding(Base):
-    __tablename__ = "findings"
-    __table_args__ = (
-        Index("ix_findings_vulnerability", "vulnerability_id"),
-        Index("ix_findings_submission", "submission_id", "seq"),
-    )
+class FindingContent(Base):
+    """What a finding says, stored once per distinct content (content-addressed).
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
-    seq: Mapped[int] = mapped_column(Integer)
-    vulnerability_id: Mapped[int] = mapped_column(ForeignKey("vulnerabilities.id"))
-    tlp: Mapped[str] = mapped_column(String(16))
-    pointer: Mapped[str] = mapped_column(String(200))
+    Stacked CI scans repeat the same result many times; each occurrence is a ``Finding`` row
+    (its own submission, position and credit), and they all point at one content row. The
+    digest is SHA-256 over the content columns and the identity keys, JSON-encoded.
+    """
+
+    __tablename__ = "finding_contents"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    identity: Mapped[str] = mapped_column(Text)  # JSON {"exact": [...], "locations": [...]}
     producer: Mapped[str] = mapped_column(String(500))
     producer_version: Mapped[str | None] = mapped_column(String(200))
     rule_id: Mapped[str | None] = mapped_column(String(500))
@@ -66,7 +65,27 @@ class Finding(Base):
     version: Mapped[str | None] = mapped_column(String(200))
     aliases: Mapped[str] = mapped_column(Text)  # JSON list
     fingerprints: Mapped[str] = mapped_column(Text)  # JSON list of [name, value]
-    identity: Mapped[str] = mapped_column(Text)  # JSON {"exact": [...], "locations": [...]}
     suppressed: Mapped[bool] = mapped_column(Boolean, default=False)
     details: Mapped[str] = mapped_column(Text)  # JSON: snippet, proof, provenance, affected, extra
+
+
+class Finding(Base):
+    """One occurrence of a finding in one submission: who reported it, where, and when."""
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        Index("ix_findings_vulnerability", "vulnerability_id"),
+        Index("ix_findings_submission", "submission_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    vulnerability_id: Mapped[int] = mapped_column(ForeignKey("vulnerabilities.id"))
+    tlp: Mapped[str] = mapped_column(String(16))
+    pointer: Mapped[str] = mapped_column(String(200))
+    content_digest: Mapped[str] = mapped_column(ForeignKey("finding_contents.digest"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+    content: Mapped[FindingContent] = relationship(lazy="joined", innerjoin=True)

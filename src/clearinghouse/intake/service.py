@@ -14,8 +14,8 @@ from clearinghouse.access.visibility import Viewer, visible_clause
 from clearinghouse.core.clock import Clock
 from clearinghouse.core.errors import NotFoundError
 from clearinghouse.infra.bulk import bind_value, insert_rows, table_of
-from clearinghouse.intake.finding_rows import FINDING_COLUMNS
-from clearinghouse.intake.models import Finding, Submission
+from clearinghouse.intake.finding_rows import CONTENT_COLUMNS, FINDING_COLUMNS
+from clearinghouse.intake.models import Finding, FindingContent, Submission
 
 RESOURCE_KIND = "submission"  # grants are per submission; findings inherit them
 
@@ -81,8 +81,15 @@ def create_submission(
 
 
 def insert_findings(session: Session, *, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Rows from ``finding_rows.finding_row``, in ``FINDING_COLUMNS`` order."""
+    """Occurrence rows in ``finding_rows.FINDING_COLUMNS`` order; their contents must exist."""
     insert_rows(session, table_of(Finding), FINDING_COLUMNS, rows)
+
+
+def insert_contents(session: Session, *, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Content rows in ``CONTENT_COLUMNS`` order; a digest already stored is left as it is."""
+    insert_rows(
+        session, table_of(FindingContent), CONTENT_COLUMNS, rows, on_conflict_ignore=("digest",)
+    )
 
 
 def bound_created_at(session: Session, value: dt.datetime) -> object:

@@ -10,7 +10,7 @@ from clearinghouse.access.models import ApiToken, Organization, TlpGrant
 from clearinghouse.audit.models import AuditEvent, AuditHead
 from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
 from clearinghouse.infra.db import Base
-from clearinghouse.intake.models import Finding, Submission
+from clearinghouse.intake.models import Finding, FindingContent, Submission
 from clearinghouse.vulns.models import IdCounter, Vulnerability
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Base",
     "DedupIndexEntry",
     "Finding",
+    "FindingContent",
     "IdCounter",
     "Organization",
     "Separation",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import re
-from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -26,6 +27,14 @@ REPO = "https://github.com/example/project"
 KEY_SHAPE = re.compile(r"^(fp|alias|rule|loc-line|loc-snippet):[0-9a-f]{32}$")
 
 
+T = TypeVar("T")
+
+
+def replace(value: T, **changes: object) -> T:
+    """Records are NamedTuples: ``_replace`` is their ``dataclasses.replace``."""
+    return value._replace(**changes)  # type: ignore[attr-defined,no-any-return]
+
+
 def record(**changes: object) -> FindingRecord:
     base = FindingRecord(
         format="sarif",
@@ -43,7 +52,7 @@ def record(**changes: object) -> FindingRecord:
         ),
         fingerprints=(("primaryLocationLineHash", "8f1e2a3b4c5d6e7f:1"),),
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
 # ---- canonical forms ---------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 08:45:53.881261
+Create Date: 2026-11-27 09:10:40.889248
 """
 
 from __future__ import annotations
@@ -38,6 +38,31 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "finding_contents",
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("identity", sa.Text(), nullable=False),
+        sa.Column("producer", sa.String(length=500), nullable=False),
+        sa.Column("producer_version", sa.String(length=200), nullable=True),
+        sa.Column("rule_id", sa.String(length=500), nullable=True),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("cwes", sa.Text(), nullable=False),
+        sa.Column("severity", sa.String(length=16), nullable=True),
+        sa.Column("level", sa.String(length=16), nullable=True),
+        sa.Column("security_severity", sa.Float(), nullable=True),
+        sa.Column("path", sa.Text(), nullable=True),
+        sa.Column("function", sa.Text(), nullable=True),
+        sa.Column("start_line", sa.Integer(), nullable=True),
+        sa.Column("end_line", sa.Integer(), nullable=True),
+        sa.Column("target", sa.String(length=2000), nullable=True),
+        sa.Column("version", sa.String(length=200), nullable=True),
+        sa.Column("aliases", sa.Text(), nullable=False),
+        sa.Column("fingerprints", sa.Text(), nullable=False),
+        sa.Column("suppressed", sa.Boolean(), nullable=False),
+        sa.Column("details", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("digest"),
     )
     op.create_table(
         "id_counters",
@@ -200,27 +225,12 @@ def upgrade() -> None:
         sa.Column("vulnerability_id", sa.Integer(), nullable=False),
         sa.Column("tlp", sa.String(length=16), nullable=False),
         sa.Column("pointer", sa.String(length=200), nullable=False),
-        sa.Column("producer", sa.String(length=500), nullable=False),
-        sa.Column("producer_version", sa.String(length=200), nullable=True),
-        sa.Column("rule_id", sa.String(length=500), nullable=True),
-        sa.Column("title", sa.Text(), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("cwes", sa.Text(), nullable=False),
-        sa.Column("severity", sa.String(length=16), nullable=True),
-        sa.Column("level", sa.String(length=16), nullable=True),
-        sa.Column("security_severity", sa.Float(), nullable=True),
-        sa.Column("path", sa.Text(), nullable=True),
-        sa.Column("function", sa.Text(), nullable=True),
-        sa.Column("start_line", sa.Integer(), nullable=True),
-        sa.Column("end_line", sa.Integer(), nullable=True),
-        sa.Column("target", sa.String(length=2000), nullable=True),
-        sa.Column("version", sa.String(length=200), nullable=True),
-        sa.Column("aliases", sa.Text(), nullable=False),
-        sa.Column("fingerprints", sa.Text(), nullable=False),
-        sa.Column("identity", sa.Text(), nullable=False),
-        sa.Column("suppressed", sa.Boolean(), nullable=False),
-        sa.Column("details", sa.Text(), nullable=False),
+        sa.Column("content_digest", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["content_digest"],
+            ["finding_contents.digest"],
+        ),
         sa.ForeignKeyConstraint(
             ["organization_id"],
             ["organizations.id"],
@@ -268,5 +278,6 @@ def downgrade() -> None:
     op.drop_table("vulnerabilities")
     op.drop_table("organizations")
     op.drop_table("id_counters")
+    op.drop_table("finding_contents")
     op.drop_table("audit_head")
     op.drop_table("audit_events")
