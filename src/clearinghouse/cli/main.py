@@ -7,6 +7,7 @@ as the local operator, who owns the database; ``--org`` says on whose behalf it 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -376,8 +377,6 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
 ) -> None:
     """Serve the HTTP API (FastAPI; OpenAPI at /openapi.json)."""
-    import os
-
     import uvicorn
 
     rt = runtime()  # migrate before workers start
@@ -424,15 +423,21 @@ def main() -> None:
         sys.stderr.write("aborted\n")
         sys.exit(1)
     except Exception as error:
-        import click
-
-        if isinstance(error, click.exceptions.UsageError):
-            error.show()
-            sys.exit(2)
-        if isinstance(error, click.exceptions.ClickException):
-            error.show()
-            sys.exit(1)
-        raise
+        # Typer's bundled click raises its own UsageError (exit code 2) and ClickException
+        # (exit code 1); they carry the code and know how to print themselves.
+        exit_code = getattr(error, "exit_code", None)
+        show = getattr(error, "show", None)
+        if isinstance(exit_code, int) and callable(show):
+            show()
+            sys.exit(exit_code)
+        if os.environ.get("CLEARINGHOUSE_DEBUG"):
+            raise
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        sys.stderr.write(
+            f"internal error: {type(error).__name__}: {first_line} "
+            "(set CLEARINGHOUSE_DEBUG=1 for the traceback)\n"
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 _console = Console()
+_NEVER_WRAP = frozenset({"id", "vulnerability", "tlp", "cwe", "status", "findings", "format"})
 
 
 def emit_json(value: Any) -> None:
@@ -22,7 +23,8 @@ def emit_table(
 ) -> None:
     table = Table(title=title or None)
     for column in columns:
-        table.add_column(column)
+        # Identifiers are never shortened; free text wraps instead.
+        table.add_column(column, no_wrap=column in _NEVER_WRAP)
     for row in rows:
         table.add_row(*[_cell(row.get(column)) for column in columns])
     _console.print(table)

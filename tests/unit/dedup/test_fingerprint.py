@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import re
+from typing import TypeVar
 
 import pytest
 from hypothesis import given
