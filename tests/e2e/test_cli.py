@@ -7,7 +7,6 @@ prints exactly one JSON document on stdout and nothing else.
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from importlib import resources
@@ -16,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.conftest import POSTGRES_URL, _reset_postgres
 
@@ -149,12 +149,14 @@ def test_invalid_document_is_refused_with_its_pointer(cli: Cli, tmp_path: Path) 
     assert cli.json("vulns", "list") == []
 
 
-@pytest.mark.skipif(bool(POSTGRES_URL), reason="tampers with the SQLite file directly")
 def test_audit_verify_exits_1_naming_the_altered_event(cli: Cli) -> None:
     cli.json("org", "create", "Lab", "--kind", "ai-lab")
     cli.json("findings", "import", str(asset("lab-alpha.sarif")), "--org", "Lab")
-    with sqlite3.connect(cli.data_dir / "clearinghouse.db") as db:
-        db.execute("UPDATE audit_events SET detail = '{}' WHERE seq = 2")
+    url = POSTGRES_URL or f"sqlite:///{cli.data_dir / 'clearinghouse.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:  # someone with database access edits history
+        connection.execute(text("UPDATE audit_events SET detail = '{}' WHERE seq = 2"))
+    engine.dispose()
     done = cli.run("audit", "verify", "--json")
     assert done.returncode == 1
     assert orjson.loads(done.stdout)["first_bad_event"] == 2
