@@ -221,3 +221,30 @@ def test_share_with_grants_restricted_access(runtime: Runtime, make_org: OrgFact
         runtime.db, viewer=vendor, clock=runtime.clock, submission_id=outcome.submission
     )
     assert doc["tlp"] == "RED"
+
+
+def test_nearby_report_is_suggested_not_merged(runtime: Runtime, make_org: OrgFactory) -> None:
+    """Alpha's NULL dereference at tags.c:77 and Beta's out-of-bounds read at tags.c:81 in the
+    same function: incompatible CWEs, so two vulnerabilities, each suggested for the other."""
+    make_org("Lab A")
+    make_org("Lab B")
+    import_bytes(runtime, "Lab A", demo_asset("lab-alpha.sarif"))
+    import_bytes(runtime, "Lab B", demo_asset("lab-beta.sarif"))
+    vulns = {
+        v["title"]: v["id"]
+        for v in read_flow.list_vulns(
+            runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock, search=None, limit=100, offset=0
+        )
+    }
+    null_deref = vulns["Possible NULL dereference of tag entry"]
+    oob_read = vulns["Tag value read past the end of the tag table"]
+    shown = read_flow.show_vuln(
+        runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock, public_id=oob_read
+    )
+    (offer,) = [s for s in shown["suggested_duplicates"] if s["id"] == null_deref]
+    assert "nearby-lines" in offer["reason"]
+    assert 0.6 <= offer["score"] <= 1.0
+    other = read_flow.show_vuln(
+        runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock, public_id=null_deref
+    )
+    assert [s["id"] for s in other["suggested_duplicates"]] == [oob_read]

@@ -26,10 +26,11 @@ from clearinghouse.core.errors import ConflictError, InputError, NotFoundError
 from clearinghouse.dedup import clustering
 from clearinghouse.dedup.fingerprint import IdentityKeys, identity_keys
 from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
+from clearinghouse.dedup.similarity import SuggestionInput, suggest
 from clearinghouse.formats.records import FindingRecord
 from clearinghouse.infra.bulk import insert_rows, table_of
 from clearinghouse.intake import service as intake_service
-from clearinghouse.intake.finding_rows import content_columns
+from clearinghouse.intake.finding_rows import CONTENT_COLUMNS, content_columns
 from clearinghouse.intake.models import Finding, FindingContent, Submission
 from clearinghouse.vulns import service as vulns_service
 from clearinghouse.vulns.models import Vulnerability
@@ -222,6 +223,9 @@ def _all_separations(session: Session) -> set[frozenset[int]]:
 
 
 _PLACED_ENTRIES = 200_000
+_SUGGEST_MAX_NEW = 500
+_SUGGEST_MAX_CANDIDATES = 20_000
+_SUGGESTIONS_PER_VULNERABILITY = 3
 _CLUSTER_LOCK = 0x43484455505F  # "CHDUP_": one clustering transaction at a time on PostgreSQL
 
 
@@ -253,6 +257,7 @@ def ingest(
     # (followed through later merges); stacked scans are mostly such repeats.
     placed: dict[str, int] = {}
     merged_into: dict[int, int] = {}
+    first_content: dict[int, tuple[Any, ...]] = {}  # new vulnerability -> its first content
 
     def resolve(vulnerability: int) -> int:
         while vulnerability in merged_into:
@@ -278,6 +283,7 @@ def ingest(
         new_groups = [g for g, group in enumerate(plan.groups) if group.survivor is None]
         created = vulns_service.create_many(session, count=len(new_groups), clock=clock)
         result.created.update(created)
+        created_here = set(created)
         vuln_of_group: dict[int, int] = dict(zip(new_groups, created, strict=True))
         for g, group in enumerate(plan.groups):
             if group.survivor is None:
@@ -296,9 +302,12 @@ def ingest(
         if len(placed) > _PLACED_ENTRIES:  # bounded: forgetting only means planning again
             placed.clear()
         for j, i in enumerate(first_seen):
-            digest = derived[i][1][0]
-            if digest not in placed:
-                placed[digest] = vuln_of_group[plan.assignments[j]]
+            content = derived[i][1]
+            vulnerability = vuln_of_group[plan.assignments[j]]
+            if content[0] not in placed:
+                placed[content[0]] = vulnerability
+            if vulnerability in created_here and len(first_content) <= _SUGGEST_MAX_NEW:
+                first_content.setdefault(vulnerability, content)
 
         rows = []
         contents = []
@@ -345,7 +354,84 @@ def ingest(
         result.findings += len(batch)
     result.new_vulnerabilities = len(result.created)
     result.duplicates = result.findings - result.new_vulnerabilities
+    if 0 < result.new_vulnerabilities <= _SUGGEST_MAX_NEW:
+        _suggest_similar(
+            session,
+            new={v: c for v, c in first_content.items() if v in result.created},
+            now=now,
+        )
     return result
+
+
+_CONTENT = {name: position for position, name in enumerate(CONTENT_COLUMNS)}
+
+
+def _suggestion_input(ref: int, content: Sequence[Any]) -> SuggestionInput:
+    return SuggestionInput.of(
+        ref,
+        title=content[_CONTENT["title"]],
+        description=content[_CONTENT["description"]],
+        target=content[_CONTENT["target"]],
+        path=content[_CONTENT["path"]],
+        line=content[_CONTENT["start_line"]],
+        cwes=orjson.loads(content[_CONTENT["cwes"]]),
+    )
+
+
+def _suggest_similar(
+    session: Session, *, new: dict[int, tuple[Any, ...]], now: dt.datetime
+) -> None:
+    """Offer likely-but-unsure duplicates of new vulnerabilities to analysts (never merged).
+
+    Candidates are vulnerabilities with a finding in the same file of the same target: similar
+    words, or nearby lines (``dedup.similarity``). Bounded to imports that make few new
+    vulnerabilities, the incremental reports analysts triage; a bulk baseline import of
+    thousands would compare thousands against thousands.
+    """
+    paths = sorted({c[_CONTENT["path"]] for c in new.values() if c[_CONTENT["path"]]})
+    if not paths:
+        return
+    rows = session.execute(
+        select(
+            Finding.vulnerability_id,
+            FindingContent.title,
+            FindingContent.description,
+            FindingContent.target,
+            FindingContent.path,
+            FindingContent.start_line,
+            FindingContent.cwes,
+        )
+        .join(Finding, Finding.content_digest == FindingContent.digest)
+        .join(Vulnerability, Vulnerability.id == Finding.vulnerability_id)
+        .where(FindingContent.path.in_(paths), Vulnerability.status != "merged")
+        .distinct()
+        .limit(_SUGGEST_MAX_CANDIDATES)
+    )
+    by_path: dict[str, list[SuggestionInput]] = defaultdict(list)
+    for vuln, title, description, target, path, line, cwes in rows:
+        candidate = SuggestionInput.of(
+            vuln,
+            title=title,
+            description=description,
+            target=target,
+            path=path,
+            line=line,
+            cwes=orjson.loads(cwes),
+        )
+        by_path[candidate.path].append(candidate)
+    for vuln, content in new.items():
+        mine = _suggestion_input(vuln, content)
+        offers = [c for c in by_path.get(mine.path, ()) if c.ref != vuln]
+        seen: set[int] = set()
+        for offer in suggest(mine, offers):
+            if offer.other_ref in seen:
+                continue
+            seen.add(offer.other_ref)
+            _suggest(
+                session, a=vuln, b=offer.other_ref, score=offer.score, reason=offer.reason, now=now
+            )
+            if len(seen) >= _SUGGESTIONS_PER_VULNERABILITY:
+                break
 
 
 def _identity_json(item: IdentityKeys) -> str:
