@@ -34,6 +34,7 @@ from clearinghouse.formats.records import FindingRecord
 
 KIND_FINGERPRINT = "fp"
 KIND_PARTIAL = "pfp"
+KIND_NEAR = "near"
 KIND_RULE_LINE = "rule-line"
 KIND_RULE_SNIPPET = "rule-snippet"
 KIND_ALIAS = "alias"
@@ -151,6 +152,17 @@ def identity_keys(record: FindingRecord, *, target: str | None) -> IdentityKeys:
         tuple(sorted(locations)),
         cwes,
     )
+
+
+def near_key(*, target: str | None, path: str | None) -> str | None:
+    """The key of "a finding in this file of this target", for duplicate suggestions only.
+
+    It is stored in the dedup index beside identity keys but never handed to the planner, so it
+    can only ever suggest, never merge.
+    """
+    if not path:
+        return None
+    return key(KIND_NEAR, canonical_target(target) if target else "", canonical_path(path))
 
 
 def canonical_alias(text: str) -> str:

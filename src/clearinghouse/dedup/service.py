@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from clearinghouse.core.clock import Clock
 from clearinghouse.core.errors import ConflictError, InputError, NotFoundError
 from clearinghouse.dedup import clustering
-from clearinghouse.dedup.fingerprint import IdentityKeys, identity_keys
+from clearinghouse.dedup.fingerprint import IdentityKeys, identity_keys, near_key
 from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
 from clearinghouse.dedup.similarity import SuggestionInput, suggest
 from clearinghouse.formats.records import FindingRecord
@@ -224,7 +224,7 @@ def _all_separations(session: Session) -> set[frozenset[int]]:
 
 _PLACED_ENTRIES = 200_000
 _SUGGEST_MAX_NEW = 500
-_SUGGEST_MAX_CANDIDATES = 20_000
+_SUGGEST_MAX_CANDIDATES = 2_000
 _SUGGESTIONS_PER_VULNERABILITY = 3
 _CLUSTER_LOCK = 0x43484455505F  # "CHDUP_": one clustering transaction at a time on PostgreSQL
 
@@ -258,6 +258,7 @@ def ingest(
     placed: dict[str, int] = {}
     merged_into: dict[int, int] = {}
     first_content: dict[int, tuple[Any, ...]] = {}  # new vulnerability -> its first content
+    near_stored: set[tuple[str, int]] = set()
 
     def resolve(vulnerability: int) -> int:
         while vulnerability in merged_into:
@@ -271,6 +272,7 @@ def ingest(
     )
     seq = 0
     for batch in _batched(records, batch_size):
+        near_rows: list[tuple[str, int, str]] = []
         derived = [memo.derive(record) for record in batch]
         first_seen = [i for i, (_, content) in enumerate(derived) if content[0] not in placed]
         keys = [derived[i][0] for i in first_seen]
@@ -308,6 +310,10 @@ def ingest(
                 placed[content[0]] = vulnerability
             if vulnerability in created_here and len(first_content) <= _SUGGEST_MAX_NEW:
                 first_content.setdefault(vulnerability, content)
+            near = near_key(target=content[_CONTENT["target"]], path=content[_CONTENT["path"]])
+            if near is not None and (near, vulnerability) not in near_stored:
+                near_stored.add((near, vulnerability))
+                near_rows.append((near, vulnerability, ""))
 
         rows = []
         contents = []
@@ -333,6 +339,10 @@ def ingest(
             )
         intake_service.insert_contents(session, rows=contents)
         intake_service.insert_findings(session, rows=rows)
+        if near_rows:
+            insert_rows(
+                session, table_of(DedupIndexEntry), ("key", "vulnerability_id", "cwes"), near_rows
+            )
         if plan.entries:
             new_entries = []
             for entry in plan.entries:
@@ -389,8 +399,22 @@ def _suggest_similar(
     thousands would compare thousands against thousands.
     """
     paths = sorted({c[_CONTENT["path"]] for c in new.values() if c[_CONTENT["path"]]})
-    if not paths:
+    near = sorted(
+        {
+            k
+            for c in new.values()
+            if (k := near_key(target=c[_CONTENT["target"]], path=c[_CONTENT["path"]]))
+        }
+    )
+    if not near:
         return
+    candidates = sorted(
+        set(
+            session.scalars(
+                select(DedupIndexEntry.vulnerability_id).where(DedupIndexEntry.key.in_(near))
+            )
+        )
+    )[:_SUGGEST_MAX_CANDIDATES]
     rows = session.execute(
         select(
             Finding.vulnerability_id,
@@ -402,10 +426,8 @@ def _suggest_similar(
             FindingContent.cwes,
         )
         .join(Finding, Finding.content_digest == FindingContent.digest)
-        .join(Vulnerability, Vulnerability.id == Finding.vulnerability_id)
-        .where(FindingContent.path.in_(paths), Vulnerability.status != "merged")
+        .where(Finding.vulnerability_id.in_(candidates), FindingContent.path.in_(paths))
         .distinct()
-        .limit(_SUGGEST_MAX_CANDIDATES)
     )
     by_path: dict[str, list[SuggestionInput]] = defaultdict(list)
     for vuln, title, description, target, path, line, cwes in rows:
@@ -446,12 +468,20 @@ def _reindex(session: Session, *, vulnerability_ids: Sequence[int]) -> None:
     session.execute(delete(DedupIndexEntry).where(DedupIndexEntry.vulnerability_id.in_(ids)))
     wanted: set[tuple[str, int, str]] = set()
     rows = session.execute(
-        select(Finding.vulnerability_id, FindingContent.identity)
+        select(
+            Finding.vulnerability_id,
+            FindingContent.identity,
+            FindingContent.target,
+            FindingContent.path,
+        )
         .join(FindingContent, FindingContent.digest == Finding.content_digest)
         .where(Finding.vulnerability_id.in_(ids))
     )
-    for vuln, identity_text in rows:
+    for vuln, identity_text, target, path in rows:
         identity = orjson.loads(identity_text)
+        near = near_key(target=target, path=path)
+        if near is not None:
+            wanted.add((near, vuln, ""))
         cwes = ",".join(identity.get("cwes", []))
         wanted.update((key, vuln, "") for key in identity["exact"])
         if cwes:

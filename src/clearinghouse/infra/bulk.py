@@ -51,6 +51,9 @@ def insert_rows(
     if not rows:
         return
     dialect = session.get_bind().dialect
+    if dialect.name == "postgresql" and not on_conflict_ignore:
+        _copy_rows(session, table, columns, rows)
+        return
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     preparer = dialect.identifier_preparer
     # Only quoted identifiers and placeholders go into the text; values are bound.
@@ -64,3 +67,19 @@ def insert_rows(
             ", ".join(preparer.quote(column) for column in on_conflict_ignore)
         )
     session.connection().exec_driver_sql(sql, list(rows))
+
+
+def _copy_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """PostgreSQL's ``COPY … FROM STDIN``: one stream instead of one message per row."""
+    preparer = session.get_bind().dialect.identifier_preparer
+    sql = "COPY {} ({}) FROM STDIN".format(
+        preparer.format_table(table), ", ".join(preparer.quote(column) for column in columns)
+    )
+    driver_connection = session.connection().connection.driver_connection
+    if driver_connection is None:  # pragma: no cover - a pooled connection always has one
+        raise RuntimeError("no driver connection for COPY")
+    with driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)

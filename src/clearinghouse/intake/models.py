@@ -45,7 +45,6 @@ class FindingContent(Base):
     """
 
     __tablename__ = "finding_contents"
-    __table_args__ = (Index("ix_finding_contents_path", "path"),)
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     identity: Mapped[str] = mapped_column(Text)  # JSON {"exact": [...], "locations": [...]}
@@ -77,7 +76,6 @@ class Finding(Base):
     __table_args__ = (
         Index("ix_findings_vulnerability", "vulnerability_id"),
         Index("ix_findings_submission", "submission_id", "seq"),
-        Index("ix_findings_content", "content_digest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 09:21:36.218162
+Create Date: 2026-11-27 09:28:04.129099
 """
 
 from __future__ import annotations
@@ -64,9 +64,6 @@ def upgrade() -> None:
         sa.Column("details", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("digest"),
     )
-    with op.batch_alter_table("finding_contents", schema=None) as batch_op:
-        batch_op.create_index("ix_finding_contents_path", ["path"], unique=False)
-
     op.create_table(
         "id_counters",
         sa.Column("scope", sa.String(length=32), nullable=False),
@@ -249,7 +246,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("findings", schema=None) as batch_op:
-        batch_op.create_index("ix_findings_content", ["content_digest"], unique=False)
         batch_op.create_index("ix_findings_submission", ["submission_id", "seq"], unique=False)
         batch_op.create_index("ix_findings_vulnerability", ["vulnerability_id"], unique=False)
 
@@ -258,7 +254,6 @@ def downgrade() -> None:
     with op.batch_alter_table("findings", schema=None) as batch_op:
         batch_op.drop_index("ix_findings_vulnerability")
         batch_op.drop_index("ix_findings_submission")
-        batch_op.drop_index("ix_findings_content")
 
     op.drop_table("findings")
     with op.batch_alter_table("tlp_grants", schema=None) as batch_op:
@@ -283,9 +278,6 @@ def downgrade() -> None:
     op.drop_table("vulnerabilities")
     op.drop_table("organizations")
     op.drop_table("id_counters")
-    with op.batch_alter_table("finding_contents", schema=None) as batch_op:
-        batch_op.drop_index("ix_finding_contents_path")
-
     op.drop_table("finding_contents")
     op.drop_table("audit_head")
     op.drop_table("audit_events")
