@@ -1,0 +1,70 @@
+"""``clearinghouse demo``, the README's main job, end to end in its own process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+
+def test_demo_runs_every_capability(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARINGHOUSE_")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clearinghouse.cli.main",
+            "demo",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    report = orjson.loads(done.stdout)
+
+    imports = {item["asset"]: item for item in report["imports"]}
+    assert imports["lab-alpha.sarif"]["new_vulnerabilities"] == 3
+    assert imports["lab-beta.sarif"]["duplicates"] == 2  # cross-tool, cross-organization
+    for public in ("public-osv.json", "public-cve.json", "vendor-csaf.json"):
+        assert imports[public]["new_vulnerabilities"] == 0  # joined through the CVE alias
+    assert report["reimport"]["already_imported"] is True
+    refused = report["refused"]
+    assert "/runs/0/results/0/locations/0/physicalLocation/region/startLine" in refused["error"]
+    assert refused["vulnerabilities_before"] == refused["vulnerabilities_after"]
+
+    overflow = next(v for v in report["vulnerabilities"] if "CVE-2026-99001" in v["aliases"])
+    assert overflow["finders"] == [
+        "Lab Alpha",
+        "Lab Beta",
+        "Coordination Center",
+        "Acme Maintainers",
+    ]
+    assert report["triage"]["split"]["new"]
+
+    api = report["api"]
+    assert api["Valley Rural Hospital"] == [overflow["id"]]  # only what is CLEAR
+    assert set(api["Coordination Center"]) > set(api["Valley Rural Hospital"])
+    assert api["hospital_reads_amber"] == 404
+    assert api["unauthenticated"] == 401
+    assert report["audit"]["ok"] is True
+
+
+def test_demo_refuses_to_overwrite_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    done = subprocess.run(
+        [sys.executable, "-m", "clearinghouse.cli.main", "demo", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert b"not empty" in done.stderr
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
