@@ -73,27 +73,14 @@ def _rehash_edit(c: Connection) -> None:
     """Edit an event and recompute its own hash: the next event's link still breaks."""
     from sqlalchemy.orm import Session
 
-    from clearinghouse.audit.chain import EventFields, event_hash
+    from clearinghouse.audit.chain import event_hash
     from clearinghouse.audit.models import AuditEvent
 
     with Session(bind=c) as session:
         event = session.get(AuditEvent, 2)
         assert event is not None
         event.tlp = "RED"
-        event.hash = event_hash(
-            EventFields(
-                seq=event.seq,
-                at=event.at,
-                actor=event.actor,
-                organization=event.organization,
-                action=event.action,
-                object_type=event.object_type,
-                object_id=event.object_id,
-                tlp=event.tlp,
-                detail=event.detail,
-                prev_hash=event.prev_hash,
-            )
-        )
+        event.hash = event_hash(audit_service.fields_of(event))
         session.commit()  # joins the outer transaction, which commits it
 
 

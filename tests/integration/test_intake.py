@@ -17,7 +17,7 @@ from clearinghouse.infra.settings import Settings
 from clearinghouse.intake import service as intake_service
 from clearinghouse.pipeline import read_flow
 from clearinghouse.pipeline.runtime import Runtime
-from tests.conftest import OrgFactory
+from tests.conftest import POSTGRES_URL, OrgFactory, _reset_postgres
 from tests.integration.helpers import demo_asset, import_bytes, snapshot
 
 
@@ -248,3 +248,46 @@ def test_nearby_report_is_suggested_not_merged(runtime: Runtime, make_org: OrgFa
         runtime.db, viewer=LOCAL_ADMIN, clock=runtime.clock, public_id=null_deref
     )
     assert [s["id"] for s in other["suggested_duplicates"]] == [oob_read]
+
+
+def test_bounded_memos_give_the_same_result(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the import's memos forced to forget after every batch, nothing changes."""
+    from clearinghouse.access import service as access_service
+    from clearinghouse.access.roles import OrgKind
+    from clearinghouse.dedup import service as dedup_service
+
+    doc = orjson.loads(demo_asset("lab-alpha.sarif"))
+    doc["runs"] = doc["runs"] * 5  # stacked scans: repeats across batches
+    data = orjson.dumps(doc)
+
+    def clusters(name: str) -> list[tuple[int, str]]:
+        if POSTGRES_URL:
+            _reset_postgres(POSTGRES_URL)
+        runtime = Runtime.from_settings(
+            settings.model_copy(update={"data_dir": settings.data_dir / name})
+        )
+        runtime.ensure_schema()
+        with runtime.db.session() as session:
+            access_service.create_org(
+                session, name="Lab A", kind=OrgKind.AI_LAB, sector=None, clock=runtime.clock
+            )
+        outcome = import_bytes(runtime, "Lab A", data, batch_size=2)
+        assert outcome.findings == 15
+        findings = read_flow.list_findings(
+            runtime.db,
+            viewer=LOCAL_ADMIN,
+            clock=runtime.clock,
+            submission_id=outcome.submission,
+            limit=100,
+            offset=0,
+        )
+        runtime.close()
+        return [(f["id"], f["vulnerability"]) for f in findings]
+
+    expected = clusters("roomy")
+    assert len({vulnerability for _, vulnerability in expected}) == 3
+    monkeypatch.setattr(dedup_service, "_PLACED_ENTRIES", 0)
+    monkeypatch.setattr(dedup_service._Derived, "_ENTRIES", 1)
+    assert clusters("tight") == expected

@@ -29,8 +29,7 @@ from clearinghouse.core.errors import (
 from clearinghouse.core.ids import parse_vuln_id
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.infra.blobs import iter_file
-from clearinghouse.intake import service as intake_service
-from clearinghouse.pipeline import intake_flow, read_flow, triage_flow
+from clearinghouse.pipeline import admin_flow, intake_flow, read_flow, triage_flow
 from clearinghouse.pipeline.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1")
@@ -91,20 +90,15 @@ def create_organization(
     body: OrganizationIn, runtime: RuntimeDep, viewer: ViewerDep
 ) -> OrganizationOut:
     allowed(viewer, Action.MANAGE_ORGS)
-    with runtime.db.session() as session:
-        org = access_service.create_org(
-            session, name=body.name, kind=body.kind, sector=body.sector, clock=runtime.clock
-        )
-        audit_service.append(
-            session,
-            clock=runtime.clock,
-            viewer=viewer,
-            action="organization.create",
-            object_type="organization",
-            object_id=org.id,
-            detail={"name": org.name, "kind": org.kind},
-        )
-        return OrganizationOut(id=org.id, name=org.name, kind=org.kind, sector=org.sector)
+    doc = admin_flow.create_organization(
+        runtime.db,
+        viewer=viewer,
+        name=body.name,
+        kind=body.kind,
+        sector=body.sector,
+        clock=runtime.clock,
+    )
+    return OrganizationOut(**doc)
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201)
@@ -113,21 +107,10 @@ def create_token(body: TokenIn, runtime: RuntimeDep, viewer: ViewerDep) -> Token
     name = body.organization or viewer.organization
     if name != viewer.organization and viewer.kind is not OrgKind.COORDINATOR:
         raise PermissionDeniedError("admins create tokens for their own organization only")
-    with runtime.db.session() as session:
-        org = access_service.get_org_by_name_or_raise(session, name=name)
-        token, secret = access_service.create_token(
-            session, org=org, role=body.role, clock=runtime.clock
-        )
-        audit_service.append(
-            session,
-            clock=runtime.clock,
-            viewer=viewer,
-            action="token.create",
-            object_type="token",
-            object_id=token.id,
-            detail={"org": org.name, "role": body.role.value},
-        )
-        return TokenOut(id=token.id, organization=org.name, role=token.role, token=secret)
+    doc = admin_flow.create_token(
+        runtime.db, viewer=viewer, organization=name, role=body.role, clock=runtime.clock
+    )
+    return TokenOut(**doc)
 
 
 def _spool_limit_error(limit: int) -> TooLargeError:
@@ -240,31 +223,13 @@ def grant_submission(
 ) -> dict[str, Any]:
     """The submitting organization lets one more organization see a restricted submission."""
     allowed(viewer, Action.TRIAGE)
-    with runtime.db.session() as session:
-        submission = intake_service.get_submission_or_raise(
-            session, viewer=viewer, submission_id=submission_id
-        )
-        if submission.organization_id != viewer.organization_id:
-            raise PermissionDeniedError("only the submitting organization shares its submission")
-        grantee = access_service.get_org_by_name_or_raise(session, name=body.organization)
-        added = access_service.grant(
-            session,
-            resource_kind=intake_service.RESOURCE_KIND,
-            resource_id=submission.id,
-            org=grantee,
-            clock=runtime.clock,
-        )
-        audit_service.append(
-            session,
-            clock=runtime.clock,
-            viewer=viewer,
-            action="submission.grant",
-            object_type="submission",
-            object_id=submission.id,
-            tlp=submission.tlp,
-            detail={"org": grantee.name},
-        )
-        return {"submission": submission.id, "organization": grantee.name, "added": added}
+    return admin_flow.share_submission(
+        runtime.db,
+        viewer=viewer,
+        submission_id=submission_id,
+        organization=body.organization,
+        clock=runtime.clock,
+    )
 
 
 @router.get("/findings")

@@ -82,26 +82,28 @@ def append(
     return event
 
 
+def fields_of(event: AuditEvent) -> EventFields:
+    """The hashed fields of a stored event."""
+    return EventFields(
+        seq=event.seq,
+        at=event.at,
+        actor=event.actor,
+        organization=event.organization,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        tlp=event.tlp,
+        detail=event.detail,
+        prev_hash=event.prev_hash,
+    )
+
+
 def _stored(session: Session) -> Iterator[tuple[EventFields, str]]:
     rows = session.execute(
         select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
     )
     for (event,) in rows:
-        yield (
-            EventFields(
-                seq=event.seq,
-                at=event.at,
-                actor=event.actor,
-                organization=event.organization,
-                action=event.action,
-                object_type=event.object_type,
-                object_id=event.object_id,
-                tlp=event.tlp,
-                detail=event.detail,
-                prev_hash=event.prev_hash,
-            ),
-            event.hash,
-        )
+        yield fields_of(event), event.hash
 
 
 def verify_chain(session: Session) -> Verdict:

@@ -23,8 +23,7 @@ from clearinghouse.core.errors import ClearinghouseError, InputError
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.infra.blobs import iter_file
 from clearinghouse.infra.settings import Settings
-from clearinghouse.intake import service as intake_service
-from clearinghouse.pipeline import intake_flow, read_flow, triage_flow
+from clearinghouse.pipeline import admin_flow, intake_flow, read_flow, triage_flow
 from clearinghouse.pipeline.runtime import Runtime
 
 app = typer.Typer(
@@ -111,20 +110,9 @@ def org_create(
     org_kind = parse_enum(OrgKind, kind, field="kind")
     org_sector = parse_enum(Sector, sector, field="sector") if sector else None
     rt = runtime()
-    with rt.db.session() as session:
-        org = access_service.create_org(
-            session, name=name, kind=org_kind, sector=org_sector, clock=rt.clock
-        )
-        audit_service.append(
-            session,
-            clock=rt.clock,
-            viewer=LOCAL_ADMIN,
-            action="organization.create",
-            object_type="organization",
-            object_id=org.id,
-            detail={"name": org.name, "kind": kind},
-        )
-        doc = {"id": org.id, "name": org.name, "kind": org.kind, "sector": org.sector}
+    doc = admin_flow.create_organization(
+        rt.db, viewer=LOCAL_ADMIN, name=name, kind=org_kind, sector=org_sector, clock=rt.clock
+    )
     emit(doc, as_json=as_json)
 
 
@@ -149,21 +137,9 @@ def token_create(
     """Create an API token; it is printed once and stored only as a hash."""
     token_role = parse_enum(Role, role, field="role")
     rt = runtime()
-    with rt.db.session() as session:
-        organization = access_service.get_org_by_name_or_raise(session, name=org)
-        token, secret = access_service.create_token(
-            session, org=organization, role=token_role, clock=rt.clock
-        )
-        audit_service.append(
-            session,
-            clock=rt.clock,
-            viewer=LOCAL_ADMIN,
-            action="token.create",
-            object_type="token",
-            object_id=token.id,
-            detail={"org": org, "role": role},
-        )
-        doc = {"id": token.id, "organization": org, "role": role, "token": secret}
+    doc = admin_flow.create_token(
+        rt.db, viewer=LOCAL_ADMIN, organization=org, role=token_role, clock=rt.clock
+    )
     emit(doc, as_json=as_json)
 
 
@@ -270,29 +246,10 @@ def submissions_grant(
 ) -> None:
     """Let one more organization see a restricted submission and its findings."""
     rt = runtime()
-    with rt.db.session() as session:
-        submission = intake_service.get_submission_or_raise(
-            session, viewer=LOCAL_ADMIN, submission_id=submission_id
-        )
-        grantee = access_service.get_org_by_name_or_raise(session, name=org)
-        added = access_service.grant(
-            session,
-            resource_kind=intake_service.RESOURCE_KIND,
-            resource_id=submission.id,
-            org=grantee,
-            clock=rt.clock,
-        )
-        audit_service.append(
-            session,
-            clock=rt.clock,
-            viewer=LOCAL_ADMIN,
-            action="submission.grant",
-            object_type="submission",
-            object_id=submission.id,
-            tlp=submission.tlp,
-            detail={"org": org},
-        )
-    emit({"submission": submission_id, "organization": org, "added": added}, as_json=as_json)
+    doc = admin_flow.share_submission(
+        rt.db, viewer=LOCAL_ADMIN, submission_id=submission_id, organization=org, clock=rt.clock
+    )
+    emit(doc, as_json=as_json)
 
 
 @vulns_app.command("list")

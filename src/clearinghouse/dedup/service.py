@@ -272,6 +272,12 @@ def ingest(
     )
     seq = 0
     for batch in _batched(records, batch_size):
+        # Bounded memory for documents of millions of different findings: forgetting a
+        # placement only means planning it again, forgetting a stored digest or near key only
+        # means inserting it again (a no-op or a harmless duplicate index row).
+        for remembered in (placed, memo.stored, near_stored):
+            if len(remembered) > _PLACED_ENTRIES:
+                remembered.clear()
         near_rows: list[tuple[str, int, str]] = []
         derived = [memo.derive(record) for record in batch]
         first_seen = [i for i, (_, content) in enumerate(derived) if content[0] not in placed]
@@ -301,8 +307,6 @@ def ingest(
                 # A vulnerability made earlier in this submission may fold into an older one.
                 result.created.difference_update(group.merged)
                 result.known.difference_update(group.merged)
-        if len(placed) > _PLACED_ENTRIES:  # bounded: forgetting only means planning again
-            placed.clear()
         for j, i in enumerate(first_seen):
             content = derived[i][1]
             vulnerability = vuln_of_group[plan.assignments[j]]
@@ -321,8 +325,6 @@ def ingest(
             seq += 1
             digest = content[0]
             if digest not in memo.stored:
-                if len(memo.stored) > _PLACED_ENTRIES:  # re-inserting is a no-op on conflict
-                    memo.stored.clear()
                 memo.stored.add(digest)
                 contents.append(content)
             rows.append(

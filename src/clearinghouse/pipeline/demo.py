@@ -32,7 +32,7 @@ from clearinghouse.audit import service as audit_service
 from clearinghouse.core.errors import ClearinghouseError, InputError
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.infra.settings import Settings
-from clearinghouse.pipeline import intake_flow, read_flow, triage_flow
+from clearinghouse.pipeline import admin_flow, intake_flow, read_flow, triage_flow
 from clearinghouse.pipeline.runtime import Runtime
 
 MARKER = ".clearinghouse-demo"
@@ -135,24 +135,25 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
 
     tokens: dict[str, str] = {}
     viewers = {}
-    with runtime.db.session() as session:
-        for name, kind, sector in ORGS:
-            org = access_service.create_org(
-                session, name=name, kind=kind, sector=sector, clock=runtime.clock
-            )
-            _, tokens[name] = access_service.create_token(
-                session, org=org, role=Role.ANALYST, clock=runtime.clock
-            )
+    for name, kind, sector in ORGS:
+        admin_flow.create_organization(
+            runtime.db,
+            viewer=LOCAL_ADMIN,
+            name=name,
+            kind=kind,
+            sector=sector,
+            clock=runtime.clock,
+        )
+        tokens[name] = admin_flow.create_token(
+            runtime.db,
+            viewer=LOCAL_ADMIN,
+            organization=name,
+            role=Role.ANALYST,
+            clock=runtime.clock,
+        )["token"]
+        with runtime.db.session() as session:
+            org = access_service.get_org_by_name_or_raise(session, name=name)
             viewers[name] = access_service.viewer_for_org(org, role=Role.SUBMITTER)
-            audit_service.append(
-                session,
-                clock=runtime.clock,
-                viewer=LOCAL_ADMIN,
-                action="organization.create",
-                object_type="organization",
-                object_id=org.id,
-                detail={"name": name},
-            )
     report["organizations"] = [name for name, _, _ in ORGS]
     say(f"1. Registered {len(ORGS)} organizations, one analyst token each (stored as hashes)")
 

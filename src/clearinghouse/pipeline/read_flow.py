@@ -6,14 +6,17 @@ transaction as the read, naming the records, so that who saw what can always be 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from clearinghouse.access import service as access_service
 from clearinghouse.access.models import Organization
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit import service as audit_service
 from clearinghouse.core.clock import Clock
-from clearinghouse.core.tlp import Tlp
+from clearinghouse.core.tlp import Tlp, most_restrictive
 from clearinghouse.dedup import queries
 from clearinghouse.infra.db import Database
 from clearinghouse.intake import service as intake_service
@@ -24,11 +27,19 @@ from clearinghouse.vulns.models import Vulnerability
 _AUDIT_ID_LIST = 200  # ids named per read event; longer lists are counted, not listed
 
 
-def _audit_read(
-    session: Any, *, clock: Clock, viewer: Viewer, object_type: str, ids: list[str], tlp: str
+def _audit_restricted(
+    session: Session,
+    *,
+    clock: Clock,
+    viewer: Viewer,
+    object_type: str,
+    items: Iterable[tuple[str, str]],
 ) -> None:
-    if not ids:
+    """One audit event naming the AMBER/AMBER+STRICT/RED records among ``(id, tlp)`` read."""
+    restricted = [(item_id, Tlp(tlp)) for item_id, tlp in items if Tlp(tlp).restricted]
+    if not restricted:
         return
+    ids = [item_id for item_id, _ in restricted]
     audit_service.append(
         session,
         clock=clock,
@@ -36,7 +47,7 @@ def _audit_read(
         action="read",
         object_type=object_type,
         object_id=ids[0] if len(ids) == 1 else f"{len(ids)} records",
-        tlp=tlp,
+        tlp=most_restrictive([tlp for _, tlp in restricted]).value,
         detail={"ids": ids[:_AUDIT_ID_LIST], "count": len(ids)},
     )
 
@@ -48,32 +59,26 @@ def list_vulns(
         items = queries.list_vulnerabilities(
             session, viewer=viewer, search=search, limit=limit, offset=offset
         )
-        restricted = [s for s in items if Tlp(s.tlp).restricted]
-        if restricted:
-            worst = max((Tlp(s.tlp) for s in restricted), key=lambda t: t.rank)
-            _audit_read(
-                session,
-                clock=clock,
-                viewer=viewer,
-                object_type="vulnerability",
-                ids=[s.id for s in restricted],
-                tlp=worst.value,
-            )
+        _audit_restricted(
+            session,
+            clock=clock,
+            viewer=viewer,
+            object_type="vulnerability",
+            items=[(s.id, s.tlp) for s in items],
+        )
         return [s.as_json() for s in items]
 
 
 def show_vuln(db: Database, *, viewer: Viewer, clock: Clock, public_id: str) -> dict[str, Any]:
     with db.session() as session:
         doc = queries.show_vulnerability(session, viewer=viewer, public_id=public_id)
-        if Tlp(doc["tlp"]).restricted:
-            _audit_read(
-                session,
-                clock=clock,
-                viewer=viewer,
-                object_type="vulnerability",
-                ids=[doc["id"]],
-                tlp=doc["tlp"],
-            )
+        _audit_restricted(
+            session,
+            clock=clock,
+            viewer=viewer,
+            object_type="vulnerability",
+            items=[(doc["id"], doc["tlp"])],
+        )
         return doc
 
 
@@ -99,17 +104,13 @@ def list_submissions(
 ) -> list[dict[str, Any]]:
     with db.session() as session:
         rows = intake_service.list_submissions(session, viewer=viewer, limit=limit, offset=offset)
-        restricted = [str(s.id) for s, _ in rows if Tlp(s.tlp).restricted]
-        if restricted:
-            worst = max((Tlp(s.tlp) for s, _ in rows), key=lambda t: t.rank)
-            _audit_read(
-                session,
-                clock=clock,
-                viewer=viewer,
-                object_type="submission",
-                ids=restricted,
-                tlp=worst.value,
-            )
+        _audit_restricted(
+            session,
+            clock=clock,
+            viewer=viewer,
+            object_type="submission",
+            items=[(str(s.id), s.tlp) for s, _ in rows],
+        )
         return [submission_json(s, org) for s, org in rows]
 
 
@@ -121,15 +122,13 @@ def show_submission(
             session, viewer=viewer, submission_id=submission_id
         )
         org = session.get(Organization, submission.organization_id)
-        if Tlp(submission.tlp).restricted:
-            _audit_read(
-                session,
-                clock=clock,
-                viewer=viewer,
-                object_type="submission",
-                ids=[str(submission.id)],
-                tlp=submission.tlp,
-            )
+        _audit_restricted(
+            session,
+            clock=clock,
+            viewer=viewer,
+            object_type="submission",
+            items=[(str(submission.id), submission.tlp)],
+        )
         return submission_json(submission, org.name if org else "?")
 
 
@@ -140,15 +139,13 @@ def show_finding(db: Database, *, viewer: Viewer, clock: Clock, finding_id: int)
         doc = queries.finding_json(finding, org.name if org else "?")
         vuln = session.get(Vulnerability, finding.vulnerability_id)
         doc["vulnerability"] = vuln.public_id if vuln else None
-        if Tlp(finding.tlp).restricted:
-            _audit_read(
-                session,
-                clock=clock,
-                viewer=viewer,
-                object_type="finding",
-                ids=[str(finding.id)],
-                tlp=finding.tlp,
-            )
+        _audit_restricted(
+            session,
+            clock=clock,
+            viewer=viewer,
+            object_type="finding",
+            items=[(str(finding.id), finding.tlp)],
+        )
         return doc
 
 
@@ -173,15 +170,11 @@ def list_findings(
             doc = queries.finding_json(finding, orgs.get(finding.organization_id, "?"))
             doc["vulnerability"] = public.get(finding.vulnerability_id)
             docs.append(doc)
-        restricted = [str(f.id) for f in findings if Tlp(f.tlp).restricted]
-        if restricted:
-            worst = max((Tlp(f.tlp) for f in findings), key=lambda t: t.rank)
-            _audit_read(
-                session,
-                clock=clock,
-                viewer=viewer,
-                object_type="finding",
-                ids=restricted,
-                tlp=worst.value,
-            )
+        _audit_restricted(
+            session,
+            clock=clock,
+            viewer=viewer,
+            object_type="finding",
+            items=[(str(f.id), f.tlp) for f in findings],
+        )
         return docs
