@@ -102,9 +102,11 @@ class NativeReader:
 def _finding(pointer: str, item: dict[str, Any], limits: ReadLimits) -> FindingRecord:
     cap = limits.max_string_chars
 
-    def text(key: str, parent: dict[str, Any] = item, at: str = pointer) -> str | None:
+    def text(
+        key: str, parent: dict[str, Any] = item, at: str = pointer, limit: int = cap
+    ) -> str | None:
         value = parent.get(key)
-        return _bounded(value, f"{at}/{key}", cap) if isinstance(value, str) else None
+        return _bounded(value, f"{at}/{key}", limit) if isinstance(value, str) else None
 
     raw_cwes = item.get("cwe")
     cwe_items = raw_cwes if isinstance(raw_cwes, list) else [] if raw_cwes is None else [raw_cwes]
@@ -130,8 +132,9 @@ def _finding(pointer: str, item: dict[str, Any], limits: ReadLimits) -> FindingR
         part = raw_proof if isinstance(raw_proof, dict) else {}
         at = f"{pointer}/proof"
         proof = Proof(
-            input_b64=text("input_base64", part, at),
-            input_text=text("input_text", part, at),
+            # A proof input (a crafted file) may be larger than any text field we keep.
+            input_b64=text("input_base64", part, at, limits.max_proof_chars),
+            input_text=text("input_text", part, at, limits.max_proof_chars),
             harness=text("harness", part, at),
             command=text("command", part, at),
             sanitizer_output=text("sanitizer_output"),

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     max_upload_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
     max_string_chars: int = Field(default=1_048_576, ge=64)
+    max_proof_chars: int = Field(default=16 * 1_048_576, ge=64)
     import_batch_size: int = Field(default=5_000, ge=1)
 
     @property

@@ -33,7 +33,10 @@ class Runtime:
 
     @property
     def limits(self) -> ReadLimits:
-        return ReadLimits(max_string_chars=self.settings.max_string_chars)
+        return ReadLimits(
+            max_string_chars=self.settings.max_string_chars,
+            max_proof_chars=self.settings.max_proof_chars,
+        )
 
     def ensure_schema(self) -> None:
         """Migrate to the newest schema unless the database is already there (cheap check)."""

@@ -235,7 +235,7 @@ def test_read_limits_are_enforced_with_pointer(field: str, value: Any, pointer: 
     doc["findings"].append(second)
     READER.validate(doc)
     with pytest.raises(SchemaError) as caught:
-        READER.read(doc, limits=ReadLimits(max_string_chars=100))
+        READER.read(doc, limits=ReadLimits(max_string_chars=100, max_proof_chars=100))
     assert caught.value.pointer == pointer
 
 
@@ -252,3 +252,27 @@ def test_too_many_findings_are_refused() -> None:
     with pytest.raises(SchemaError) as caught:
         READER.read(doc, limits=ReadLimits(max_findings=2))
     assert caught.value.pointer == "/findings"
+
+
+def test_a_proof_may_exceed_the_text_field_limit_but_not_its_own() -> None:
+    from clearinghouse.formats.limits import ReadLimits
+
+    proof = "QUFB" * 600  # 2,400 base64 characters
+    doc = {
+        "format": "clearinghouse-findings",
+        "version": "1.0",
+        "findings": [
+            {
+                "target": "pkg:generic/x",
+                "title": "t",
+                "provenance": {"tool": "agent"},
+                "proof": {"input_base64": proof},
+            }
+        ],
+    }
+    (record,) = READER.read(doc, limits=ReadLimits(max_string_chars=1_000, max_proof_chars=4_000))
+    assert record.proof is not None
+    assert record.proof.input_b64 == proof
+    with pytest.raises(SchemaError) as caught:
+        list(READER.read(doc, limits=ReadLimits(max_string_chars=1_000, max_proof_chars=2_000)))
+    assert caught.value.pointer == "/findings/0/proof/input_base64"
