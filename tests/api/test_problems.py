@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 
 from clearinghouse.access.roles import Role
+from clearinghouse.api.app import create_app
 from clearinghouse.core.tlp import Tlp
+from clearinghouse.infra.settings import Settings
+from clearinghouse.pipeline.runtime import Runtime
 from tests.api.conftest import API, COORDINATOR, OWNER, UNRELATED, World, native_document
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
@@ -366,3 +371,25 @@ def test_openapi_lists_every_route(world: World) -> None:
 def test_routing_errors_are_problems_too(world: World, method: str, path: str, status: int) -> None:
     response = world.client.request(method, path, headers=world.headers(OWNER, Role.VIEWER))
     assert_problem(response, status, f"http-{status}")
+
+
+def test_json_bodies_are_capped_while_streaming(tmp_path: Path) -> None:
+    """A huge JSON body to a small endpoint is refused with 413, declared or chunked."""
+    from clearinghouse.api.limits import JSON_BODY_MAX_BYTES
+
+    settings = Settings(data_dir=tmp_path / "data")
+    runtime = Runtime.from_settings(settings)
+    runtime.ensure_schema()
+    body = b'{"name": "' + b"x" * (JSON_BODY_MAX_BYTES + 10) + b'", "kind": "ai-lab"}'
+    with TestClient(create_app(runtime)) as client:
+        declared = client.post(
+            "/api/v1/organizations", content=body, headers={"Authorization": "Bearer chk_x"}
+        )
+        chunked = client.post(
+            "/api/v1/organizations",
+            content=iter([body[:1000], body[1000:]]),
+            headers={"Authorization": "Bearer chk_x"},
+        )
+    for response in (declared, chunked):
+        assert response.status_code == 413, response.text
+        assert response.headers["content-type"] == "application/problem+json"

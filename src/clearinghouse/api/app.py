@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from clearinghouse import __version__
 from clearinghouse.api import problems
+from clearinghouse.api.limits import BodyLimit
 from clearinghouse.api.routes import router
 from clearinghouse.infra.settings import Settings
 from clearinghouse.pipeline.runtime import Runtime
@@ -26,6 +27,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = runtime
     problems.install(app)
     app.include_router(router)
+    app.add_middleware(BodyLimit)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

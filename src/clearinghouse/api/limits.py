@@ -1,0 +1,79 @@
+"""A cap on request bodies, enforced as bytes arrive (pure ASGI, so nothing is buffered first).
+
+JSON bodies (organizations, tokens, grants, merge, split) are small; only the submission upload
+is large, and it has its own streaming limit (``max_upload_bytes``). Past the cap the app is
+told the client went away, whatever it would answer is dropped, and a 413 problem+json goes
+out instead (FastAPI would otherwise report any failure while reading a body as a 400).
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clearinghouse.core.errors import TooLargeError
+
+JSON_BODY_MAX_BYTES = 1_048_576
+UPLOAD_PATH = "/api/v1/submissions"
+_PROBLEM_TYPE = "https://clearinghouse.invalid/problems/" + TooLargeError.type_slug
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, *, max_bytes: int = JSON_BODY_MAX_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == UPLOAD_PATH:
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send)
+            return
+        seen = 0
+        exceeded = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    exceeded = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not exceeded:
+                await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        body = orjson.dumps(
+            {
+                "type": _PROBLEM_TYPE,
+                "title": TooLargeError.title,
+                "status": TooLargeError.status,
+                "detail": f"request body: more than {self.max_bytes} bytes",
+                "instance": scope["path"],
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": TooLargeError.status,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
