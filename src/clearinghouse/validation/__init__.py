@@ -1,0 +1,1 @@
+"""Reproduction of proofs in a sandbox, crash signatures and patch checks."""
