@@ -23,7 +23,13 @@ from clearinghouse.core.errors import ClearinghouseError, InputError
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.infra.blobs import iter_file
 from clearinghouse.infra.settings import Settings
-from clearinghouse.pipeline import admin_flow, intake_flow, read_flow, triage_flow
+from clearinghouse.pipeline import (
+    admin_flow,
+    intake_flow,
+    read_flow,
+    triage_flow,
+    validation_flow,
+)
 from clearinghouse.pipeline.runtime import Runtime
 
 app = typer.Typer(
@@ -40,6 +46,10 @@ subs_app = typer.Typer(help="Submissions and who may see them.", no_args_is_help
 vulns_app = typer.Typer(help="Deduplicated vulnerabilities.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+targets_app = typer.Typer(
+    help="Registered targets that proofs are reproduced on.", no_args_is_help=True
+)
+validation_app = typer.Typer(help="Validation runs.", no_args_is_help=True)
 for sub, name in (
     (org_app, "org"),
     (token_app, "token"),
@@ -48,6 +58,8 @@ for sub, name in (
     (vulns_app, "vulns"),
     (audit_app, "audit"),
     (db_app, "db"),
+    (targets_app, "targets"),
+    (validation_app, "validation"),
 ):
     app.add_typer(sub, name=name)
 
@@ -325,6 +337,76 @@ def audit_verify(as_json: JsonFlag = False) -> None:
     if not verdict.ok:
         sys.stderr.write(f"audit chain broken at event {verdict.first_bad_seq}: {verdict.reason}\n")
         raise typer.Exit(1)
+
+
+@targets_app.command("add")
+def targets_add(
+    path: Annotated[Path, typer.Argument(help="Directory holding clearinghouse-target.toml.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a target (copied into the data directory; re-adding the same content is a no-op)."""
+    rt = runtime()
+    emit(validation_flow.add_target(rt, viewer=LOCAL_ADMIN, path=path), as_json=as_json)
+
+
+@targets_app.command("list")
+def targets_list(as_json: JsonFlag = False) -> None:
+    """List registered targets."""
+    rt = runtime()
+    emit(
+        validation_flow.list_targets(rt),
+        as_json=as_json,
+        columns=["id", "name", "version", "language", "digest", "files"],
+    )
+
+
+@app.command("validate")
+def validate(
+    finding_id: int,
+    wait: Annotated[bool, typer.Option("--wait", help="Run it now and print the verdict.")] = False,
+    repetitions: Annotated[
+        int | None, typer.Option(min=1, max=50, help="Runs of the proof (default 3).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Queue a reproduction of a finding's proof; with --wait, run it and print the verdict.
+
+    The verdict (reproduced, not_reproduced, build_failed, error) is data: the exit status is 0
+    whatever it is, and 1 only when the run could not be queued or failed.
+    """
+    rt = runtime()
+    doc = validation_flow.queue_validation(
+        rt, viewer=LOCAL_ADMIN, finding_id=finding_id, repetitions=repetitions
+    )
+    if wait:
+        validation_flow.recover_stale_runs(rt)
+        validation_flow.execute_run(rt, run_id=doc["id"])
+        doc = validation_flow.show_run(rt, run_id=doc["id"])
+    emit(doc, as_json=as_json)
+    if doc["status"] == "failed":
+        sys.stderr.write(f"validation run {doc['id']} failed: {doc['error']}\n")
+        raise typer.Exit(1)
+
+
+@validation_app.command("show")
+def validation_show(run_id: int, as_json: JsonFlag = False) -> None:
+    """Show one validation run with its log."""
+    rt = runtime()
+    emit(validation_flow.show_run(rt, run_id=run_id), as_json=as_json)
+
+
+@validation_app.command("work")
+def validation_work(
+    workers: Annotated[int | None, typer.Option(min=1, max=64)] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recover stale runs, run every queued run with the in-process pool, print them."""
+    rt = runtime()
+    emit(
+        validation_flow.work_queued(rt, workers=workers),
+        as_json=as_json,
+        columns=["id", "finding", "target", "status", "verdict", "crash_type"],
+    )
 
 
 @app.command("serve")

@@ -571,3 +571,82 @@ def open_suggestions(session: Session, *, vulnerability_id: int) -> list[Suggest
             .order_by(Suggestion.score.desc(), Suggestion.id)
         )
     )
+
+
+# --- exact keys learnt after intake (crash signatures) -----------------------------------------
+
+
+def vulnerabilities_with_key(session: Session, *, key: str) -> list[int]:
+    """The (surviving) vulnerabilities an exact key in the index points at."""
+    return sorted(
+        set(
+            session.scalars(
+                select(DedupIndexEntry.vulnerability_id).where(DedupIndexEntry.key == key)
+            )
+        )
+    )
+
+
+def add_exact_key(session: Session, *, key: str, vulnerability_id: int) -> bool:
+    """Index ``key`` for ``vulnerability_id`` unless it already is; whether a row was added.
+
+    For identity learnt after intake, such as a reproduction's crash signature: a later
+    finding whose proof crashes the same way finds the vulnerability by this key.
+    """
+    present = session.scalars(
+        select(DedupIndexEntry.id).where(
+            DedupIndexEntry.key == key, DedupIndexEntry.vulnerability_id == vulnerability_id
+        )
+    ).first()
+    if present is not None:
+        return False
+    session.add(DedupIndexEntry(key=key, vulnerability_id=vulnerability_id, cwes=""))
+    session.flush()
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMerge:
+    survivor: int
+    merged: tuple[int, ...]
+    blocked: tuple[int, ...]  # kept apart by an analyst's separation (offered as suggestions)
+
+
+def merge_group(session: Session, *, vulnerability_ids: Sequence[int], clock: Clock) -> GroupMerge:
+    """Merge vulnerabilities the engine found to be one flaw into the oldest of them.
+
+    Ids are first followed through earlier merges. A vulnerability an analyst separated from
+    any member of the group stays apart and becomes a suggestion instead, exactly as the
+    intake planner treats separations.
+    """
+    resolved: set[int] = set()
+    for vulnerability_id in vulnerability_ids:
+        vuln = session.get(Vulnerability, vulnerability_id)
+        if vuln is None:
+            raise NotFoundError(f"vulnerability row {vulnerability_id} does not exist")
+        resolved.add(vulns_service.resolve_merged(session, vuln=vuln).id)
+    ordered = sorted(resolved)
+    survivor = ordered[0]
+    separated = _separations(session, resolved)
+    group = [survivor]
+    merged: list[int] = []
+    blocked: list[int] = []
+    now = clock.now()
+    for candidate in ordered[1:]:
+        if any(frozenset((candidate, member)) in separated for member in group):
+            blocked.append(candidate)
+            _suggest(
+                session,
+                a=survivor,
+                b=candidate,
+                score=1.0,
+                reason="same crash signature as a vulnerability an analyst split off",
+                now=now,
+            )
+            continue
+        group.append(candidate)
+        merged.append(candidate)
+    if merged:
+        _merge_into(session, survivor=survivor, merged=merged, clock=clock)
+    session.flush()
+    return GroupMerge(survivor=survivor, merged=tuple(merged), blocked=tuple(blocked))

@@ -22,6 +22,15 @@ class Settings(BaseSettings):
     max_string_chars: int = Field(default=1_048_576, ge=64)
     max_proof_chars: int = Field(default=16 * 1_048_576, ge=64)
     import_batch_size: int = Field(default=5_000, ge=1)
+    # Validation (issue 3). Production never validates without bubblewrap; only the demo
+    # sets ``validation_allow_unisolated``.
+    validation_allow_unisolated: bool = False
+    validation_repetitions: int = Field(default=3, ge=1, le=50)
+    validation_compiler: str = Field(default="gcc", pattern=r"^[A-Za-z0-9_.+-]{1,64}$")
+    validation_python: str = Field(default="python3", pattern=r"^[A-Za-z0-9_.+-]{1,64}$")
+    validation_workers: int = Field(default=2, ge=1, le=64)
+    validation_max_attempts: int = Field(default=2, ge=1, le=10)
+    max_target_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     @property
     def resolved_database_url(self) -> str:
@@ -33,3 +42,18 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def target_dir(self) -> Path:
+        """Registered targets, one directory per content digest."""
+        return self.data_dir / "targets"
+
+    @property
+    def build_dir(self) -> Path:
+        """Cached builds, one directory per (target digest, compiler)."""
+        return self.data_dir / "builds"
+
+    @property
+    def run_dir(self) -> Path:
+        """Scratch work directories of sandboxed runs (removed after each run)."""
+        return self.data_dir / "runs"

@@ -11,6 +11,7 @@ from clearinghouse.audit.models import AuditEvent, AuditHead
 from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
 from clearinghouse.infra.db import Base
 from clearinghouse.intake.models import Finding, FindingContent, Submission
+from clearinghouse.validation.models import Target, ValidationRun
 from clearinghouse.vulns.models import IdCounter, Vulnerability
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "Separation",
     "Submission",
     "Suggestion",
+    "Target",
     "TlpGrant",
+    "ValidationRun",
     "Vulnerability",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from alembic.script import ScriptDirectory
@@ -12,6 +13,8 @@ from clearinghouse.formats.limits import ReadLimits
 from clearinghouse.infra.blobs import BlobStore
 from clearinghouse.infra.db import Database, alembic_config
 from clearinghouse.infra.settings import Settings
+from clearinghouse.validation.reproduce import BuildCache, ReproduceConfig, Reproducer
+from clearinghouse.validation.sandbox import select_sandbox
 
 
 @dataclass
@@ -20,6 +23,8 @@ class Runtime:
     db: Database
     blobs: BlobStore
     clock: Clock = field(default_factory=SystemClock)
+    _reproducer: Reproducer | None = field(default=None, init=False, repr=False)
+    _reproducer_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
@@ -37,6 +42,24 @@ class Runtime:
             max_string_chars=self.settings.max_string_chars,
             max_proof_chars=self.settings.max_proof_chars,
         )
+
+    def reproducer(self) -> Reproducer:
+        """The sandbox and build cache, made on first use: choosing the sandbox probes
+        bubblewrap, and a process that never validates should not pay for (or fail on) it."""
+        with self._reproducer_lock:
+            if self._reproducer is None:
+                settings = self.settings
+                self._reproducer = Reproducer(
+                    sandbox=select_sandbox(allow_unisolated=settings.validation_allow_unisolated),
+                    builds=BuildCache(settings.build_dir.resolve()),
+                    work_root=settings.run_dir.resolve(),
+                    config=ReproduceConfig(
+                        repetitions=settings.validation_repetitions,
+                        compiler=settings.validation_compiler,
+                        python=settings.validation_python,
+                    ),
+                )
+            return self._reproducer
 
     def ensure_schema(self) -> None:
         """Migrate to the newest schema unless the database is already there (cheap check)."""
