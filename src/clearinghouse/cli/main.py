@@ -26,6 +26,7 @@ from clearinghouse.infra.settings import Settings
 from clearinghouse.pipeline import (
     admin_flow,
     intake_flow,
+    patch_flow,
     read_flow,
     triage_flow,
     validation_flow,
@@ -50,6 +51,7 @@ targets_app = typer.Typer(
     help="Registered targets that proofs are reproduced on.", no_args_is_help=True
 )
 validation_app = typer.Typer(help="Validation runs.", no_args_is_help=True)
+patches_app = typer.Typer(help="Candidate patches, judged in the sandbox.", no_args_is_help=True)
 for sub, name in (
     (org_app, "org"),
     (token_app, "token"),
@@ -60,6 +62,7 @@ for sub, name in (
     (db_app, "db"),
     (targets_app, "targets"),
     (validation_app, "validation"),
+    (patches_app, "patches"),
 ):
     app.add_typer(sub, name=name)
 
@@ -406,6 +409,36 @@ def validation_work(
         validation_flow.work_queued(rt, workers=workers),
         as_json=as_json,
         columns=["id", "finding", "target", "status", "verdict", "crash_type"],
+    )
+
+
+@patches_app.command("validate")
+def patches_validate(
+    vuln_id: str,
+    patch: Annotated[Path, typer.Argument(help="A unified diff that applies with patch -p1.")],
+    repetitions: Annotated[
+        int, typer.Option(min=1, max=50, help="Runs of each reproduced proof.")
+    ] = 3,
+    as_json: JsonFlag = False,
+) -> None:
+    """Apply a patch to a fresh copy of the vulnerability's target, rebuild, rerun its
+    reproduced proofs and the functional tests, and print the verdict with its evidence.
+
+    The verdict (fixes, does_not_fix, breaks_tests, does_not_apply, build_failed) is data: the
+    exit status is 0 whatever it is, and 1 when the patch could not be judged at all.
+    """
+    if patch.is_symlink() or not patch.is_file():
+        raise InputError(f"PATCH: {patch} is not a file")
+    rt = runtime()
+    emit(
+        patch_flow.validate_patch(
+            rt,
+            viewer=LOCAL_ADMIN,
+            vuln_id=vuln_id,
+            diff=patch.read_bytes(),
+            repetitions=repetitions,
+        ),
+        as_json=as_json,
     )
 
 

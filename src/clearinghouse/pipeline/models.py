@@ -11,7 +11,7 @@ from clearinghouse.audit.models import AuditEvent, AuditHead
 from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
 from clearinghouse.infra.db import Base
 from clearinghouse.intake.models import Finding, FindingContent, Submission
-from clearinghouse.validation.models import Target, ValidationRun
+from clearinghouse.validation.models import PatchValidation, Target, ValidationRun
 from clearinghouse.vulns.models import IdCounter, Vulnerability
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "FindingContent",
     "IdCounter",
     "Organization",
+    "PatchValidation",
     "Separation",
     "Submission",
     "Suggestion",

@@ -16,7 +16,8 @@ sandboxed work that must not hold a database transaction open:
 A finding counts as validated only when its run says ``reproduced``: ``validated`` in every
 answer is exactly that, so ``not_reproduced`` is never shown as validated.
 
-It does not run Celery workers, validate patches, or validate automatically at import (yet).
+It does not run Celery workers, validate patches (``pipeline.patch_flow`` does), or validate
+automatically at import (yet).
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ A ``Target`` row names one registered copy of a target directory, stored under t
 its files (``validation.snapshot``); the same name may be registered again with other content,
 and the newest registration of a name is the one findings are validated against.
 
+A ``PatchValidation`` is one candidate patch judged against a vulnerability's reproduced
+proofs (``validation.patching``), with its verdict and evidence.
+
 A ``ValidationRun`` is one reproduction of one finding's proof against one target. The row is
 the truth about the job (``queued -> running -> done | failed``); a queue only ever carries its
 id. A ``running`` row holds a lease (``lease_expires_at``) that its worker extends while it
@@ -69,3 +72,28 @@ class ValidationRun(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class PatchValidation(Base):
+    """One candidate patch checked against one vulnerability's reproduced proofs.
+
+    The diff is kept (bounded by ``validation.patching.MAX_DIFF_BYTES``) with its SHA-256, so
+    the verdict can be reviewed against exactly what was applied; ``evidence`` is JSON (per
+    proof: runs and crashes; test exit code and capped output; capped build and patch logs).
+    """
+
+    __tablename__ = "patch_validations"
+    __table_args__ = (Index("ix_patch_validations_vulnerability", "vulnerability_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vulnerability_id: Mapped[int] = mapped_column(ForeignKey("vulnerabilities.id"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id"))
+    diff_sha256: Mapped[str] = mapped_column(String(64))
+    diff: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(String(32))
+    repetitions: Mapped[int] = mapped_column(Integer)
+    runs: Mapped[str] = mapped_column(Text)  # JSON list of the validation run ids whose proofs ran
+    evidence: Mapped[str] = mapped_column(Text)  # JSON
+    isolation: Mapped[str | None] = mapped_column(String(100))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -225,7 +225,7 @@ class Reproducer:
             reports: list[CrashReport | None] = []
             last_output = ""
             for _ in range(repetitions):
-                report, last_output = self._run_once(manifest, build.path, proof)
+                report, last_output = self.run_input(manifest, build.path, proof)
                 reports.append(report)
                 heartbeat()
         except (SandboxError, OSError) as error:
@@ -249,10 +249,11 @@ class Reproducer:
             isolation=isolation,
         )
 
-    def _run_once(
+    def run_input(
         self, manifest: TargetManifest, build: Path, proof: bytes
     ) -> tuple[CrashReport | None, str]:
-        with self._scratch(build) as work:
+        """Run the harness once on ``proof`` in a fresh copy of ``build``: (crash, output)."""
+        with self.scratch(build) as work:
             input_path = work / PROOF_FILE
             input_path.write_bytes(proof)
             input_path.chmod(0o644)
@@ -276,7 +277,8 @@ class Reproducer:
         return report, output
 
     @contextlib.contextmanager
-    def _scratch(self, build: Path) -> Iterator[Path]:
+    def scratch(self, build: Path) -> Iterator[Path]:
+        """A fresh, sandbox-searchable copy of ``build``, removed afterwards."""
         self.work_root.mkdir(parents=True, exist_ok=True)
         self.work_root.chmod(0o755)
         work = Path(tempfile.mkdtemp(prefix="run-", dir=self.work_root))

@@ -17,12 +17,16 @@ vulnerability in the dedup index, and vulnerabilities that hold the same key, or
 reproduced runs on the same target are the same crash (``validation.signature.same_crash``),
 are merged through ``dedup.service.merge_group`` (which respects analyst separations).
 
+Patch validations: the reproduced runs of a vulnerability (whose proofs a patch must stop), and
+the stored ``patch_validations`` row of a judged patch.
+
 Nothing here audits, runs processes or commits: the pipeline does, in one transaction per step.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Final
 
@@ -35,7 +39,8 @@ from clearinghouse.core.errors import InputError, NotFoundError
 from clearinghouse.dedup import service as dedup_service
 from clearinghouse.intake.models import Finding
 from clearinghouse.validation.crash import CrashReport, Severity
-from clearinghouse.validation.models import Target, ValidationRun
+from clearinghouse.validation.models import PatchValidation, Target, ValidationRun
+from clearinghouse.validation.patching import PatchOutcome
 from clearinghouse.validation.reproduce import Reproduction, Verdict
 from clearinghouse.validation.signature import same_crash, signature_key
 from clearinghouse.validation.snapshot import Snapshot
@@ -333,3 +338,53 @@ def merge_by_signature(session: Session, *, run: ValidationRun, clock: Clock) ->
         blocked=outcome.blocked,
         key=run.signature,
     )
+
+
+# --- patch validations -----------------------------------------------------------------------
+
+
+def reproduced_runs_of_vulnerability(
+    session: Session, *, vulnerability_id: int
+) -> list[ValidationRun]:
+    """Every ``reproduced`` run of the vulnerability's findings, newest first."""
+    return list(
+        session.scalars(
+            select(ValidationRun)
+            .join(Finding, Finding.id == ValidationRun.finding_id)
+            .where(
+                Finding.vulnerability_id == vulnerability_id,
+                ValidationRun.verdict == Verdict.REPRODUCED.value,
+            )
+            .order_by(ValidationRun.id.desc())
+        )
+    )
+
+
+def record_patch_validation(
+    session: Session,
+    *,
+    vulnerability_id: int,
+    target_id: int,
+    diff: bytes,
+    outcome: PatchOutcome,
+    repetitions: int,
+    run_ids: list[int],
+    requested_by: str,
+    clock: Clock,
+) -> PatchValidation:
+    row = PatchValidation(
+        vulnerability_id=vulnerability_id,
+        target_id=target_id,
+        diff_sha256=hashlib.sha256(diff).hexdigest(),
+        diff=diff.decode("utf-8", "replace"),
+        verdict=outcome.verdict.value,
+        repetitions=repetitions,
+        runs=orjson.dumps(run_ids).decode(),
+        evidence=orjson.dumps(outcome.evidence()).decode(),
+        isolation=outcome.isolation or None,
+        requested_by=requested_by,
+        created_at=clock.now(),
+    )
+    session.add(row)
+    session.flush()
+    return row
