@@ -62,6 +62,10 @@ ROUTES = [
         ("POST", "/vulns/CH-2026-00001/merge", {"other": "CH-2026-00002"}),
         ("POST", "/vulns/CH-2026-00001/split", {"findings": [1]}),
         ("GET", "/audit/verify", None),
+        ("GET", "/targets", None),
+        ("POST", "/findings/1/validations", {"repetitions": 1, "wait": False}),
+        ("GET", "/validations/1", None),
+        ("POST", "/vulns/CH-2026-00001/patches", b"--- a/x.c\n+++ b/x.c\n"),
     )
 ]
 
@@ -356,6 +360,10 @@ def test_openapi_lists_every_route(world: World) -> None:
         ("POST", "/api/v1/vulns/{vuln_id}/merge"),
         ("POST", "/api/v1/vulns/{vuln_id}/split"),
         ("GET", "/api/v1/audit/verify"),
+        ("GET", "/api/v1/targets"),
+        ("POST", "/api/v1/findings/{finding_id}/validations"),
+        ("GET", "/api/v1/validations/{run_id}"),
+        ("POST", "/api/v1/vulns/{vuln_id}/patches"),
     }
     assert listed == expected
     # the routes a caller must authenticate for say so

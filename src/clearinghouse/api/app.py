@@ -8,6 +8,7 @@ from clearinghouse import __version__
 from clearinghouse.api import problems
 from clearinghouse.api.limits import BodyLimit
 from clearinghouse.api.routes import router
+from clearinghouse.api.validation_routes import router as validation_router
 from clearinghouse.infra.settings import Settings
 from clearinghouse.pipeline.runtime import Runtime
 
@@ -27,6 +28,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = runtime
     problems.install(app)
     app.include_router(router)
+    app.include_router(validation_router)
     app.add_middleware(BodyLimit)
 
     @app.get("/healthz", include_in_schema=False)

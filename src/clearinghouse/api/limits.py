@@ -1,7 +1,9 @@
 """A cap on request bodies, enforced as bytes arrive (pure ASGI, so nothing is buffered first).
 
-JSON bodies (organizations, tokens, grants, merge, split) are small; only the submission upload
-is large, and it has its own streaming limit (``max_upload_bytes``). Past the cap the app is
+JSON bodies (organizations, tokens, grants, merge, split, validations) and the raw diff of
+``POST /vulns/{id}/patches`` (at most 1 MiB, the patch validator's own limit) are small and
+capped here; only the submission upload is large, and it has its own streaming limit
+(``max_upload_bytes``), so it alone is exempt. Past the cap the app is
 told the client went away, whatever it would answer is dropped, and a 413 problem+json goes
 out instead (FastAPI would otherwise report any failure while reading a body as a 400).
 """

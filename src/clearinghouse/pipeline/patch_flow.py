@@ -7,8 +7,9 @@ answer. Each distinct proof input runs N times against the patched build, then t
 functional tests run once (``validation.patching``).
 
 The work runs synchronously, outside any transaction; the result is stored in one transaction
-with its audit record. It does not queue patch validations, expose an API route, or rank
-several patches against each other.
+with its audit record; a vulnerability the caller may not see is absent (404). The API route
+``POST /api/v1/vulns/{vuln_id}/patches`` calls this same function. It does not queue patch
+validations or rank several patches against each other.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit import service as audit_service
 from clearinghouse.core.errors import InputError, NotFoundError
+from clearinghouse.dedup import queries as dedup_queries
 from clearinghouse.intake import service as intake_service
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.pipeline.validation_flow import proof_input
@@ -59,8 +61,7 @@ def validate_patch(
     if len(diff) > MAX_DIFF_BYTES:
         raise InputError(f"PATCH: {len(diff)} bytes; the limit is {MAX_DIFF_BYTES}")
     with rt.db.session() as session:
-        vuln = vulns_service.get_by_public_id_or_raise(session, public_id=vuln_id)
-        vuln = vulns_service.resolve_merged(session, vuln=vuln)
+        vuln = dedup_queries.get_visible_or_raise(session, viewer=viewer, public_id=vuln_id)
         runs = validation_service.reproduced_runs_of_vulnerability(
             session, vulnerability_id=vuln.id
         )

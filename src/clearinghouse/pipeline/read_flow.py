@@ -27,7 +27,7 @@ from clearinghouse.vulns.models import Vulnerability
 _AUDIT_ID_LIST = 200  # ids named per read event; longer lists are counted, not listed
 
 
-def _audit_restricted(
+def audit_restricted(
     session: Session,
     *,
     clock: Clock,
@@ -59,7 +59,7 @@ def list_vulns(
         items = queries.list_vulnerabilities(
             session, viewer=viewer, search=search, limit=limit, offset=offset
         )
-        _audit_restricted(
+        audit_restricted(
             session,
             clock=clock,
             viewer=viewer,
@@ -72,7 +72,7 @@ def list_vulns(
 def show_vuln(db: Database, *, viewer: Viewer, clock: Clock, public_id: str) -> dict[str, Any]:
     with db.session() as session:
         doc = queries.show_vulnerability(session, viewer=viewer, public_id=public_id)
-        _audit_restricted(
+        audit_restricted(
             session,
             clock=clock,
             viewer=viewer,
@@ -104,7 +104,7 @@ def list_submissions(
 ) -> list[dict[str, Any]]:
     with db.session() as session:
         rows = intake_service.list_submissions(session, viewer=viewer, limit=limit, offset=offset)
-        _audit_restricted(
+        audit_restricted(
             session,
             clock=clock,
             viewer=viewer,
@@ -122,7 +122,7 @@ def show_submission(
             session, viewer=viewer, submission_id=submission_id
         )
         org = session.get(Organization, submission.organization_id)
-        _audit_restricted(
+        audit_restricted(
             session,
             clock=clock,
             viewer=viewer,
@@ -139,7 +139,7 @@ def show_finding(db: Database, *, viewer: Viewer, clock: Clock, finding_id: int)
         doc = queries.finding_json(finding, org.name if org else "?")
         vuln = session.get(Vulnerability, finding.vulnerability_id)
         doc["vulnerability"] = vuln.public_id if vuln else None
-        _audit_restricted(
+        audit_restricted(
             session,
             clock=clock,
             viewer=viewer,
@@ -170,7 +170,7 @@ def list_findings(
             doc = queries.finding_json(finding, orgs.get(finding.organization_id, "?"))
             doc["vulnerability"] = public.get(finding.vulnerability_id)
             docs.append(doc)
-        _audit_restricted(
+        audit_restricted(
             session,
             clock=clock,
             viewer=viewer,

@@ -41,6 +41,7 @@ from clearinghouse.core.errors import InputError, NotFoundError
 from clearinghouse.infra.jobs import WorkerPool
 from clearinghouse.intake import service as intake_service
 from clearinghouse.intake.models import Finding
+from clearinghouse.pipeline import read_flow
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.validation import service as validation_service
 from clearinghouse.validation import snapshot
@@ -404,9 +405,28 @@ def recover_stale_runs(rt: Runtime) -> list[dict[str, Any]]:
         return [{"id": r.run_id, "status": r.status, "reason": r.reason} for r in recovered]
 
 
-def show_run(rt: Runtime, *, run_id: int) -> dict[str, Any]:
+def show_run(rt: Runtime, *, run_id: int, viewer: Viewer | None = None) -> dict[str, Any]:
+    """One run with its log; with ``viewer``, 404 unless they may see the run's finding.
+
+    A run carries its finding's label: reading the run of a restricted finding is audited.
+    """
     with rt.db.session() as session:
-        return run_json(session, validation_service.get_run_or_raise(session, run_id=run_id))
+        run = validation_service.get_run_or_raise(session, run_id=run_id)
+        if viewer is not None:
+            try:
+                finding = intake_service.get_finding_or_raise(
+                    session, viewer=viewer, finding_id=run.finding_id
+                )
+            except NotFoundError:
+                raise NotFoundError(f"validation run {run_id} does not exist") from None
+            read_flow.audit_restricted(
+                session,
+                clock=rt.clock,
+                viewer=viewer,
+                object_type="validation_run",
+                items=[(str(run.id), finding.tlp)],
+            )
+        return run_json(session, run)
 
 
 def start_pool(rt: Runtime, *, workers: int | None = None) -> WorkerPool:
