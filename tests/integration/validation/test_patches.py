@@ -16,8 +16,6 @@ import base64
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,6 @@ from sqlalchemy import select
 from clearinghouse.access.roles import OrgKind
 from clearinghouse.access.visibility import LOCAL_ADMIN
 from clearinghouse.core.errors import InputError
-from clearinghouse.infra.settings import Settings
 from clearinghouse.pipeline import patch_flow, validation_flow
 from clearinghouse.pipeline.models import AuditEvent, Finding, PatchValidation, Vulnerability
 from clearinghouse.pipeline.runtime import Runtime
@@ -46,21 +43,6 @@ pytestmark = [
 
 TARGETS = Path(str(resources.files("clearinghouse.validation") / "targets"))
 RLE = TARGETS / "c-heap-overflow-write"
-
-
-@pytest.fixture
-def searchable() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="clearinghouse-patches-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def settings(searchable: Path) -> Settings:
-    if POSTGRES_URL:
-        _reset_postgres(POSTGRES_URL)
-    return Settings(data_dir=searchable / "data", database_url=POSTGRES_URL)
 
 
 def findings_document(
