@@ -1,6 +1,14 @@
-"""The FastAPI application factory (``clearinghouse serve`` and tests build it the same way)."""
+"""The FastAPI application factory (``clearinghouse serve`` and tests build it the same way).
+
+The served app (no runtime passed in) also runs validation: with ``CLEARINGHOUSE_BROKER_URL``
+set, queued runs go to the Celery workers; without, the process starts an in-process worker
+pool and a recovery thread for the life of the server.
+"""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
@@ -10,14 +18,36 @@ from clearinghouse.api.limits import BodyLimit
 from clearinghouse.api.routes import router
 from clearinghouse.api.validation_routes import router as validation_router
 from clearinghouse.infra.settings import Settings
+from clearinghouse.pipeline import validation_flow
 from clearinghouse.pipeline.runtime import Runtime
 
 
-def create_app(runtime: Runtime | None = None) -> FastAPI:
+def create_app(runtime: Runtime | None = None, *, run_workers: bool | None = None) -> FastAPI:
+    """The app; ``run_workers`` (default: only when it builds its own runtime) starts the
+    in-process validation pool while the app runs, unless a broker is configured."""
+    if run_workers is None:
+        run_workers = runtime is None
     if runtime is None:
         runtime = Runtime.from_settings(Settings())
         runtime.ensure_schema()
+    rt = runtime
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if not run_workers or rt.settings.broker_url:
+            yield
+            return
+        pool = validation_flow.start_pool(rt)
+        rt.dispatcher = pool
+        recovery = validation_flow.Recovery(rt).start()
+        try:
+            yield
+        finally:
+            recovery.stop()
+            rt.dispatcher = None  # queued runs stay queued; the next start picks them up
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Clearinghouse API",
         version=__version__,
         description=(

@@ -29,7 +29,7 @@ from clearinghouse.core.errors import (
 from clearinghouse.core.ids import parse_vuln_id
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.infra.blobs import iter_file
-from clearinghouse.pipeline import admin_flow, intake_flow, read_flow, triage_flow
+from clearinghouse.pipeline import admin_flow, intake_flow, read_flow, submit_flow, triage_flow
 from clearinghouse.pipeline.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1")
@@ -161,14 +161,14 @@ async def create_submission(
     label = Tlp.parse(tlp) if tlp else None
     path = await _spool(request, runtime.settings.max_upload_bytes)
     try:
-        outcome = await run_in_threadpool(
+        outcome, doc = await run_in_threadpool(
             _import, runtime, viewer, path, format, target, label, tuple(share_with or ())
         )
     finally:
         path.unlink(missing_ok=True)
     if outcome.already_imported:
         response.status_code = 200
-    return outcome.as_json()
+    return doc
 
 
 def _import(
@@ -179,10 +179,9 @@ def _import(
     target: str | None,
     tlp: Tlp | None,
     share_with: tuple[str, ...],
-) -> intake_flow.ImportOutcome:
-    return intake_flow.import_submission(
-        runtime.db,
-        runtime.blobs,
+) -> tuple[intake_flow.ImportOutcome, dict[str, Any]]:
+    return submit_flow.submit(
+        runtime,
         intake_flow.ImportRequest(
             organization=viewer.organization,
             chunks=iter_file(path),
@@ -192,10 +191,6 @@ def _import(
             share_with=share_with,
         ),
         viewer=viewer,
-        clock=runtime.clock,
-        max_bytes=runtime.settings.max_upload_bytes,
-        limits=runtime.limits,
-        batch_size=runtime.settings.import_batch_size,
     )
 
 

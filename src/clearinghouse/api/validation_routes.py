@@ -7,9 +7,9 @@ flows audit what they do. A finding, run or vulnerability the caller may not see
 Registering a target reads a directory on the server's disk, so it is CLI only
 (``clearinghouse targets add PATH``): there is no ``POST /targets``.
 
-``POST /findings/{id}/validations`` without ``wait`` stores a queued run (202); a worker
-(``clearinghouse validation work`` or the worker pool) runs it. With ``wait`` the request runs
-it to the end and answers the finished run (200).
+``POST /findings/{id}/validations`` without ``wait`` stores a queued run and hands it to a
+worker (202): the served app's in-process pool, or the Celery workers when a broker is set.
+With ``wait`` the request runs it to the end and answers the finished run (200).
 """
 
 from __future__ import annotations
@@ -48,7 +48,11 @@ def validate_finding(
     """Queue a reproduction of the finding's proof (202); with ``wait``, run it (200)."""
     allowed(viewer, Action.SUBMIT)
     doc = validation_flow.queue_validation(
-        runtime, viewer=viewer, finding_id=finding_id, repetitions=body.repetitions
+        runtime,
+        viewer=viewer,
+        finding_id=finding_id,
+        repetitions=body.repetitions,
+        dispatch=not body.wait,
     )
     if body.wait:
         validation_flow.recover_stale_runs(runtime)

@@ -28,6 +28,7 @@ from clearinghouse.pipeline import (
     intake_flow,
     patch_flow,
     read_flow,
+    submit_flow,
     triage_flow,
     validation_flow,
 )
@@ -183,9 +184,8 @@ def findings_import(
     with rt.db.session() as session:
         organization = access_service.get_org_by_name_or_raise(session, name=org)
         viewer = access_service.viewer_for_org(organization, role=Role.SUBMITTER)
-    outcome = intake_flow.import_submission(
-        rt.db,
-        rt.blobs,
+    _, doc = submit_flow.submit(
+        rt,
         intake_flow.ImportRequest(
             organization=org,
             chunks=chunks,
@@ -195,12 +195,8 @@ def findings_import(
             share_with=tuple(share_with or ()),
         ),
         viewer=viewer,
-        clock=rt.clock,
-        max_bytes=rt.settings.max_upload_bytes,
-        limits=rt.limits,
-        batch_size=rt.settings.import_batch_size,
     )
-    emit(outcome.as_json(), as_json=as_json)
+    emit(doc, as_json=as_json)
 
 
 @findings_app.command("list")
@@ -379,12 +375,17 @@ def validate(
     """
     rt = runtime()
     doc = validation_flow.queue_validation(
-        rt, viewer=LOCAL_ADMIN, finding_id=finding_id, repetitions=repetitions
+        rt, viewer=LOCAL_ADMIN, finding_id=finding_id, repetitions=repetitions, dispatch=not wait
     )
     if wait:
         validation_flow.recover_stale_runs(rt)
         validation_flow.execute_run(rt, run_id=doc["id"])
         doc = validation_flow.show_run(rt, run_id=doc["id"])
+    elif not doc["dispatched"]:
+        sys.stderr.write(
+            f"validation run {doc['id']} is queued; no broker is configured, so run "
+            "'clearinghouse validation work' or start 'clearinghouse worker --broker URL'\n"
+        )
     emit(doc, as_json=as_json)
     if doc["status"] == "failed":
         sys.stderr.write(f"validation run {doc['id']} failed: {doc['error']}\n")
@@ -463,6 +464,47 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+    )
+
+
+@app.command("worker")
+def worker(
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="redis://127.0.0.1:6379/0 or amqp://guest:guest@127.0.0.1:5672// "
+            "(default $CLEARINGHOUSE_BROKER_URL)."
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Runs at once (default 2).")
+    ] = None,
+    queue: Annotated[str | None, typer.Option(help="Queue name (default from settings).")] = None,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Run a Celery worker that takes validation runs from the broker until stopped."""
+    from clearinghouse.infra.broker import check_broker_url
+    from clearinghouse.workers.celery_worker import run_worker
+
+    rt = runtime()
+    url = broker or rt.settings.broker_url
+    if not url:
+        raise typer.BadParameter(
+            "give --broker or set CLEARINGHOUSE_BROKER_URL", param_hint="--broker"
+        )
+    try:
+        check_broker_url(url)
+    except InputError as error:
+        raise typer.BadParameter(str(error), param_hint="--broker") from None
+    update: dict[str, Any] = {"broker_url": url}
+    if queue:
+        update["broker_queue"] = queue
+    rt.settings = Settings.model_validate({**rt.settings.model_dump(), **update})
+    run_worker(
+        rt,
+        broker_url=url,
+        concurrency=concurrency or rt.settings.validation_workers,
+        loglevel=loglevel.upper(),
     )
 
 

@@ -7,7 +7,7 @@ doing, and a start-up recovery finds rows whose worker vanished). A handler that
 logged and the worker carries on; the pool never loses its threads to one bad job.
 
 It does not know about validation or any other domain, retry anything itself, or span
-processes (that is the Celery backend's job, later).
+processes (``infra.broker`` sends ids to Celery workers for that; both are a ``Dispatcher``).
 """
 
 from __future__ import annotations
@@ -16,11 +16,17 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 logger = logging.getLogger(__name__)
 
 _STOP: Final = -1
+
+
+class Dispatcher(Protocol):
+    """Hands a job id to whatever runs jobs: the in-process pool or a broker's workers."""
+
+    def submit(self, job_id: int) -> None: ...
 
 
 class WorkerPool:

@@ -31,6 +31,19 @@ class Settings(BaseSettings):
     validation_workers: int = Field(default=2, ge=1, le=64)
     validation_max_attempts: int = Field(default=2, ge=1, le=10)
     max_target_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # A worker renews its run's lease every quarter of this; a run whose lease lapses (its
+    # worker died) is requeued or failed by the next recovery, which every worker does at
+    # start and then every ``validation_recover_interval_s``.
+    validation_lease_s: float = Field(default=60.0, ge=1.0, le=3600.0)
+    validation_recover_interval_s: float = Field(default=30.0, ge=0.2, le=3600.0)
+    # Validate every imported finding that carries a proof against a registered target.
+    validation_auto: bool = True
+    # Celery broker (redis://… or amqp://…). Unset: runs go to the in-process pool of the
+    # process that serves the API, or wait for ``clearinghouse validation work``.
+    broker_url: str | None = None
+    broker_queue: str = Field(
+        default="clearinghouse.validation", pattern=r"^[A-Za-z0-9_.:-]{1,100}$"
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -146,3 +146,16 @@ def list_findings(
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def findings_of_submission_with_details(
+    session: Session, *, submission_id: int
+) -> list[tuple[int, str | None, str | None]]:
+    """(finding id, details JSON, target) of a submission's findings, in document order."""
+    rows = session.execute(
+        select(Finding.id, FindingContent.details, FindingContent.target)
+        .join(FindingContent, Finding.content_digest == FindingContent.digest)
+        .where(Finding.submission_id == submission_id)
+        .order_by(Finding.seq)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]

@@ -1,4 +1,5 @@
-"""Everything an entrypoint needs, built once from the settings: database, blobs, clock, limits."""
+"""Everything an entrypoint needs, built once from the settings: database, blobs, clock, limits,
+the sandboxed reproducer and the dispatcher that hands queued runs to workers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy import inspect, text
 from clearinghouse.core.clock import Clock, SystemClock
 from clearinghouse.formats.limits import ReadLimits
 from clearinghouse.infra.blobs import BlobStore
+from clearinghouse.infra.broker import CeleryDispatcher, celery_app
 from clearinghouse.infra.db import Database, alembic_config
+from clearinghouse.infra.jobs import Dispatcher
 from clearinghouse.infra.settings import Settings
 from clearinghouse.validation.reproduce import BuildCache, ReproduceConfig, Reproducer
 from clearinghouse.validation.sandbox import select_sandbox
@@ -25,6 +28,9 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     _reproducer: Reproducer | None = field(default=None, init=False, repr=False)
     _reproducer_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    # Set by whoever runs workers in this process (the API server's pool); otherwise made from
+    # ``broker_url`` on first use, or absent (queued runs wait for ``validation work``).
+    dispatcher: Dispatcher | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
@@ -60,6 +66,20 @@ class Runtime:
                     ),
                 )
             return self._reproducer
+
+    def dispatch(self, job_id: int) -> bool:
+        """Hand a queued run to a worker; false when nothing in reach runs workers."""
+        if self.dispatcher is None and self.settings.broker_url:
+            app = celery_app(
+                self.settings.broker_url,
+                queue=self.settings.broker_queue,
+                lease_s=self.settings.validation_lease_s,
+            )
+            self.dispatcher = CeleryDispatcher(app)
+        if self.dispatcher is None:
+            return False
+        self.dispatcher.submit(job_id)
+        return True
 
     def ensure_schema(self) -> None:
         """Migrate to the newest schema unless the database is already there (cheap check)."""

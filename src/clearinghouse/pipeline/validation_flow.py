@@ -5,19 +5,22 @@ sandboxed work that must not hold a database transaction open:
 
 1. ``queue_validation``: check the finding (visible to the caller, carries a proof input, names
    a registered target) and store a ``queued`` run.
+   It is then handed to a worker (``Runtime.dispatch``: the API server's in-process pool or the
+   Celery workers); with none in reach it waits for ``clearinghouse validation work``.
 2. ``execute_run`` (a worker, given only the id): claim the run (``running``, with a lease),
-   build and reproduce outside any transaction while renewing the lease, then record the
+   build and reproduce outside any transaction while a thread renews the lease, then record the
    verdict (``done``) and, for a reproduction, index its crash signature and merge the
    vulnerabilities that are the same crash. Anything unexpected marks the run ``failed`` with
    the reason; a run is never left ``running`` by an exception.
-3. ``recover_stale_runs`` (start-up of any worker): runs whose worker died mid-run are
-   requeued or failed with the reason.
+3. ``recover_stale_runs`` (every worker, at start and then periodically): runs whose worker
+   died mid-run (its lease lapsed) are requeued, and handed to a worker again, or failed with
+   the reason once they have used their attempts.
 
 A finding counts as validated only when its run says ``reproduced``: ``validated`` in every
 answer is exactly that, so ``not_reproduced`` is never shown as validated.
 
-It does not run Celery workers, validate patches (``pipeline.patch_flow`` does), or validate
-automatically at import (yet).
+It does not run Celery workers (``workers.celery_worker`` does, calling ``execute_run``) or
+validate patches (``pipeline.patch_flow`` does).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ import binascii
 import logging
 import os
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit import service as audit_service
-from clearinghouse.core.errors import InputError, NotFoundError
+from clearinghouse.core.errors import ClearinghouseError, InputError, NotFoundError
 from clearinghouse.infra.jobs import WorkerPool
 from clearinghouse.intake import service as intake_service
 from clearinghouse.intake.models import Finding
@@ -51,8 +56,6 @@ from clearinghouse.validation.target import DOCUMENT, TargetManifest, parse_mani
 from clearinghouse.vulns import service as vulns_service
 
 logger = logging.getLogger(__name__)
-
-_LEASE_MARGIN_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +200,26 @@ def run_json(session: Session, run: ValidationRun, *, with_log: bool = True) -> 
 
 
 def queue_validation(
-    rt: Runtime, *, viewer: Viewer, finding_id: int, repetitions: int | None = None
+    rt: Runtime,
+    *,
+    viewer: Viewer,
+    finding_id: int,
+    repetitions: int | None = None,
+    dispatch: bool = True,
+    automatic: bool = False,
 ) -> dict[str, Any]:
-    """Store a queued run for a visible finding with a proof against its registered target."""
+    """Store a queued run for a visible finding with a proof against its registered target,
+    then (with ``dispatch``) hand it to a worker; ``dispatched`` says whether one took it."""
+    doc = _store_queued(
+        rt, viewer=viewer, finding_id=finding_id, repetitions=repetitions, automatic=automatic
+    )
+    doc["dispatched"] = rt.dispatch(doc["id"]) if dispatch else False
+    return doc
+
+
+def _store_queued(
+    rt: Runtime, *, viewer: Viewer, finding_id: int, repetitions: int | None, automatic: bool
+) -> dict[str, Any]:
     with rt.db.session() as session:
         finding = intake_service.get_finding_or_raise(session, viewer=viewer, finding_id=finding_id)
         details = orjson.loads(finding.content.details or "{}")
@@ -224,9 +244,44 @@ def queue_validation(
             object_type="validation_run",
             object_id=run.id,
             tlp=finding.tlp,
-            detail={"finding": finding.id, "target": target.name, "repetitions": run.repetitions},
+            detail={
+                "finding": finding.id,
+                "target": target.name,
+                "repetitions": run.repetitions,
+                "automatic": automatic,
+            },
         )
         return run_json(session, run, with_log=False)
+
+
+# Formats whose findings can carry a proof input (the native format; SARIF, OSV, CVE and CSAF
+# describe flaws without one), so a large SARIF import never scans its rows for proofs.
+PROOF_FORMATS = frozenset({"native"})
+
+
+def queue_imported(
+    rt: Runtime, *, viewer: Viewer, submission_id: int, format: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Automatic validation: queue (and dispatch) a run for every finding of a fresh import
+    that carries a proof; say why each other proof-carrying finding was not queued."""
+    queued: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    if not rt.settings.validation_auto or format not in PROOF_FORMATS:
+        return {"queued": queued, "skipped": skipped}
+    with rt.db.session() as session:
+        rows = intake_service.findings_of_submission_with_details(
+            session, submission_id=submission_id
+        )
+    for finding_id, details, _target in rows:
+        try:
+            if proof_input(orjson.loads(details or "{}")) is None:
+                continue
+            run = queue_validation(rt, viewer=viewer, finding_id=finding_id, automatic=True)
+        except ClearinghouseError as error:
+            skipped.append({"finding": finding_id, "reason": str(error)})
+            continue
+        queued.append({"finding": finding_id, "run": run["id"], "dispatched": run["dispatched"]})
+    return {"queued": queued, "skipped": skipped}
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +292,8 @@ class _Job:
     digest: str
     proof: bytes
     repetitions: int
+    attempt: int
     tlp: str
-    lease_s: float
 
 
 def execute_run(rt: Runtime, *, run_id: int, worker: str | None = None) -> dict[str, Any] | None:
@@ -251,15 +306,15 @@ def execute_run(rt: Runtime, *, run_id: int, worker: str | None = None) -> dict[
     if job is None:
         return None
     try:
-        outcome = rt.reproducer().reproduce(
-            manifest=job.manifest,
-            source=rt.settings.target_dir.resolve() / job.digest,
-            digest=job.digest,
-            proof=job.proof,
-            repetitions=job.repetitions,
-            heartbeat=_heartbeat(rt, run_id=run_id, actor=actor, lease_s=job.lease_s),
-        )
-        return _record(rt, run_id=run_id, actor=actor, outcome=outcome, tlp=job.tlp)
+        with _lease_kept(rt, run_id=run_id, actor=actor):
+            outcome = rt.reproducer().reproduce(
+                manifest=job.manifest,
+                source=rt.settings.target_dir.resolve() / job.digest,
+                digest=job.digest,
+                proof=job.proof,
+                repetitions=job.repetitions,
+            )
+        return _record(rt, run_id=run_id, actor=actor, outcome=outcome, job=job)
     except Exception as error:
         logger.exception("validation run %s failed", run_id)
         return _fail(rt, run_id=run_id, actor=actor, reason=f"{type(error).__name__}: {error}")
@@ -273,13 +328,12 @@ def _claim(rt: Runtime, *, run_id: int, actor: WorkerActor) -> _Job | None:
         if target is None or finding is None:  # pragma: no cover - foreign keys
             raise NotFoundError(f"validation run {run_id} lost its target or finding")
         manifest = parse_manifest(target.manifest)
-        lease_s = (
-            manifest.build.timeout_s
-            + (queued.repetitions + 1) * manifest.harness.timeout_s
-            + _LEASE_MARGIN_S
-        )
         run = validation_service.claim(
-            session, run_id=run_id, worker=actor.name, lease_s=lease_s, clock=rt.clock
+            session,
+            run_id=run_id,
+            worker=actor.name,
+            lease_s=rt.settings.validation_lease_s,
+            clock=rt.clock,
         )
         if run is None:
             return None
@@ -301,29 +355,57 @@ def _claim(rt: Runtime, *, run_id: int, actor: WorkerActor) -> _Job | None:
             digest=target.digest,
             proof=proof,
             repetitions=run.repetitions,
+            attempt=run.attempts,
             tlp=finding.tlp,
-            lease_s=lease_s,
         )
 
 
-def _heartbeat(
-    rt: Runtime, *, run_id: int, actor: WorkerActor, lease_s: float
-) -> Callable[[], None]:
-    def beat() -> None:
-        with rt.db.session() as session:
-            validation_service.extend_lease(
-                session, run_id=run_id, worker=actor.name, lease_s=lease_s, clock=rt.clock
-            )
+@contextmanager
+def _lease_kept(rt: Runtime, *, run_id: int, actor: WorkerActor) -> Iterator[None]:
+    """Renew the run's lease every quarter lease from a thread while the body runs.
 
-    return beat
+    A thread rather than calls between steps: a build or one long proof run may outlast a
+    lease, and only a process that is really gone should lose its runs. A renewal that fails
+    (database away) is logged and tried again; if the run has been taken from us the thread
+    stops, and ``_record`` drops our result.
+    """
+    lease_s = rt.settings.validation_lease_s
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(lease_s / 4):
+            try:
+                with rt.db.session() as session:
+                    ours = validation_service.extend_lease(
+                        session, run_id=run_id, worker=actor.name, lease_s=lease_s, clock=rt.clock
+                    )
+            except Exception:
+                logger.exception("could not renew the lease of run %s", run_id)
+                continue
+            if not ours:
+                logger.warning("run %s is no longer held by %s", run_id, actor.name)
+                return
+
+    thread = threading.Thread(target=renew, name=f"lease-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _record(
-    rt: Runtime, *, run_id: int, actor: WorkerActor, outcome: Reproduction, tlp: str
+    rt: Runtime, *, run_id: int, actor: WorkerActor, outcome: Reproduction, job: _Job
 ) -> dict[str, Any] | None:
+    tlp = job.tlp
     with rt.db.session() as session:
-        run = validation_service.get_run_or_raise(session, run_id=run_id)
-        if run.status != validation_service.RUNNING or run.worker != actor.name:
+        run = validation_service.get_run_or_raise(session, run_id=run_id, for_update=True)
+        if (
+            run.status != validation_service.RUNNING
+            or run.worker != actor.name
+            or run.attempts != job.attempt
+        ):
             # The lease ran out and the run was recovered elsewhere; its result stands there.
             logger.warning("run %s is no longer ours (%s); result dropped", run_id, run.status)
             return None
@@ -385,9 +467,19 @@ def _fail(rt: Runtime, *, run_id: int, actor: WorkerActor, reason: str) -> dict[
         return run_json(session, run)
 
 
-def recover_stale_runs(rt: Runtime) -> list[dict[str, Any]]:
-    """Requeue or fail runs whose worker's lease expired (every worker calls this at start)."""
+def recover_stale_runs(rt: Runtime, *, dispatch: bool = False) -> list[dict[str, Any]]:
+    """Requeue or fail runs whose worker's lease expired; with ``dispatch``, hand each
+    requeued run to a worker (the messages the dead worker held may be gone)."""
     actor = WorkerActor(worker_name())
+    recovered = _recover(rt, actor=actor)
+    if dispatch:
+        for item in recovered:
+            if item["status"] == validation_service.QUEUED:
+                rt.dispatch(item["id"])
+    return recovered
+
+
+def _recover(rt: Runtime, *, actor: WorkerActor) -> list[dict[str, Any]]:
     with rt.db.session() as session:
         recovered = validation_service.recover_stale(
             session, clock=rt.clock, max_attempts=rt.settings.validation_max_attempts
@@ -459,3 +551,40 @@ def work_queued(rt: Runtime, *, workers: int | None = None) -> list[dict[str, An
             )
             for i in sorted(set(ids) | queued_now)
         ]
+
+
+class Recovery:
+    """A thread that recovers stale runs every ``interval_s`` and hands requeued ones on.
+
+    Every process that runs workers starts one: a worker killed mid-run stops renewing its
+    lease, and whichever worker is alive next requeues the run and sends it again.
+    """
+
+    def __init__(self, rt: Runtime, *, interval_s: float | None = None) -> None:
+        self._rt = rt
+        self._interval_s = interval_s or rt.settings.validation_recover_interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="validation-recovery", daemon=True)
+
+    def start(self) -> Recovery:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                recover_stale_runs(self._rt, dispatch=True)
+            except Exception:
+                logger.exception("recovering stale validation runs failed; trying again")
+
+
+def dispatch_queued(rt: Runtime) -> int:
+    """Hand every queued run to a worker (a worker's start-up: runs queued while no worker
+    was in reach, or whose message a broker lost). A run sent twice is claimed once."""
+    with rt.db.session() as session:
+        ids = validation_service.queued_ids(session)
+    return sum(1 for run_id in ids if rt.dispatch(run_id))

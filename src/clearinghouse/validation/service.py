@@ -146,8 +146,9 @@ def create_run(
     return run
 
 
-def get_run_or_raise(session: Session, *, run_id: int) -> ValidationRun:
-    run = session.get(ValidationRun, run_id)
+def get_run_or_raise(session: Session, *, run_id: int, for_update: bool = False) -> ValidationRun:
+    """The run; ``for_update`` locks its row (on PostgreSQL) so a recovery cannot interleave."""
+    run = session.get(ValidationRun, run_id, with_for_update=for_update or None)
     if run is None:
         raise NotFoundError(f"validation run {run_id} does not exist")
     return run

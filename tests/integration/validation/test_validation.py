@@ -267,15 +267,30 @@ def test_cli(searchable: Path) -> None:
             proof=(RLE / "proofs" / "long-run.bin").read_bytes(),
         )
     )
-    json("findings", "import", str(document), "--org", "lab-a")
-    queued = json("validate", "1")
-    assert queued["status"] == "queued"
+    imported = json("findings", "import", str(document), "--org", "lab-a")
+    # Automatic validation: the proof is queued at import (no broker here, so not dispatched).
+    [automatic] = imported["validations"]["queued"]
+    assert automatic["finding"] == 1
+    assert automatic["dispatched"] is False
+    queued = run("validate", "1", "--json")
+    assert queued.returncode == 0
+    assert orjson.loads(queued.stdout)["status"] == "queued"
+    assert b"validation work" in queued.stderr  # says how the queued run will be run
     done = json("validate", "1", "--wait", "--repetitions", "1")
     assert done["verdict"] == "reproduced"
     assert done["crash_type"] == "Heap-buffer-overflow WRITE 1"
     assert json("validation", "show", str(done["id"]))["verdict"] == "reproduced"
-    worked = json("validation", "work", "--workers", "1")  # the first queued run
-    assert [(r["id"], r["verdict"]) for r in worked] == [(queued["id"], "reproduced")]
+    worked = json("validation", "work", "--workers", "1")  # the two queued runs
+    assert [(r["id"], r["verdict"]) for r in worked] == [
+        (automatic["run"], "reproduced"),
+        (orjson.loads(queued.stdout)["id"], "reproduced"),
+    ]
+    no_broker = run("worker")
+    assert no_broker.returncode == 2
+    assert b"--broker" in no_broker.stderr
+    bad_broker = run("worker", "--broker", "http://127.0.0.1:1/")
+    assert bad_broker.returncode == 2
+    assert b"redis://" in bad_broker.stderr
 
     missing = run("validate", "999", "--json")
     assert missing.returncode == 1

@@ -1,0 +1,1 @@
+"""Entrypoints that run background work in their own processes (Celery workers)."""
