@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,27 @@ def test_demo_runs_every_capability(tmp_path: Path) -> None:
     assert api["hospital_reads_amber"] == 404
     assert api["unauthenticated"] == 401
     assert report["audit"]["ok"] is True
+
+    # Validation: the lab's proof reproduces, the second lab's report of the same crash merges
+    # by signature, the slop is rejected, and the vendor's patches get their verdicts.
+    validation = report["validation"]
+    first, second, slop = validation["runs"]
+    assert (first["verdict"], first["validated"]) == ("reproduced", True)
+    assert second["verdict"] == "reproduced"
+    assert second["signature"] == first["signature"]
+    assert second["vulnerability"] == first["vulnerability"]
+    assert validation["merged_by_signature"] is True
+    assert (slop["verdict"], slop["validated"]) == ("not_reproduced", False)
+    assert slop["vulnerability"] != first["vulnerability"]
+    if shutil.which("patch"):
+        assert list(validation["patches"].values()) == ["fixes", "breaks_tests"]
+    if shutil.which("bwrap"):
+        assert validation["isolation"] == "bubblewrap"
+    if shutil.which("gcc") or shutil.which("clang"):
+        assert first["crash_type"] == "Heap-buffer-overflow WRITE 1"
+        assert first["severity"] == "high"
+    assert api["run_read_by_Acme Maintainers"] == 200
+    assert api["run_read_by_Valley Rural Hospital"] == 404
 
 
 def test_demo_refuses_to_overwrite_a_directory_it_did_not_make(tmp_path: Path) -> None:

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLEARINGHOUSE_", extra="ignore")
 
     data_dir: Path = Field(default=Path(".clearinghouse"))
+    # Build cache and scratch of sandboxed runs (default: inside the data directory). The
+    # sandbox's unprivileged uid must be able to search every directory above it.
+    work_dir: Path | None = None
     database_url: str | None = None
     max_upload_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
     max_string_chars: int = Field(default=1_048_576, ge=64)
@@ -64,9 +67,9 @@ class Settings(BaseSettings):
     @property
     def build_dir(self) -> Path:
         """Cached builds, one directory per (target digest, compiler)."""
-        return self.data_dir / "builds"
+        return (self.work_dir or self.data_dir) / "builds"
 
     @property
     def run_dir(self) -> Path:
         """Scratch work directories of sandboxed runs (removed after each run)."""
-        return self.data_dir / "runs"
+        return (self.work_dir or self.data_dir) / "runs"

@@ -5,15 +5,25 @@ flaws in a fictional C library with different tools (different line numbers, par
 one lab's agent adds a finding with a proof of vulnerability, and the public OSV, CVE and CSAF
 records of the flaw arrive too. The demo imports everything through the same code paths as the
 CLI, shows the deduplication and credit, re-imports a document (nothing changes), submits a
-broken one (refused, nothing stored), merges and splits as an analyst, then serves the real
-HTTP API on a loopback port and reads it as each organization to show TLP enforcement, and
-finally verifies the audit chain. Demo documents ship in ``demo_assets/``.
+broken one (refused, nothing stored), and merges and splits as an analyst.
+
+Then validation: an example target is registered; a lab's finding with a proof is reproduced
+in the sandbox, a second lab's report of the same crash under another title and location merges
+into it by crash signature, an "AI slop" report whose proof does not crash is rejected, and the
+vendor's patch is validated (and a patch that breaks the tests is caught). It prefers a C
+target built with gcc or clang; on a machine with only Python it uses the Python target, and
+without bubblewrap it falls back to an unisolated restricted subprocess and says so loudly.
+
+Finally it serves the real HTTP API on a loopback port and reads it as each organization to
+show TLP enforcement, and verifies the audit chain. Demo documents ship in ``demo_assets/``.
 """
 
 from __future__ import annotations
 
+import base64
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -24,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import OrgKind, Role, Sector
@@ -32,8 +43,18 @@ from clearinghouse.audit import service as audit_service
 from clearinghouse.core.errors import ClearinghouseError, InputError
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.infra.settings import Settings
-from clearinghouse.pipeline import admin_flow, intake_flow, read_flow, triage_flow
+from clearinghouse.pipeline import (
+    admin_flow,
+    intake_flow,
+    patch_flow,
+    read_flow,
+    submit_flow,
+    triage_flow,
+    validation_flow,
+)
 from clearinghouse.pipeline.runtime import Runtime
+from clearinghouse.validation.patching import PatchToolMissingError
+from clearinghouse.validation.target import DOCUMENT, parse_manifest
 
 MARKER = ".clearinghouse-demo"
 Echo = Callable[[str], None] | None
@@ -44,7 +65,9 @@ ORGS: tuple[tuple[str, OrgKind, Sector | None], ...] = (
     ("Lab Beta", OrgKind.AI_LAB, None),
     ("Acme Maintainers", OrgKind.VENDOR, None),
     ("Valley Rural Hospital", OrgKind.OPERATOR, Sector.HEALTHCARE),
+    ("QuickScan AI", OrgKind.AI_LAB, None),
 )
+TARGETS = Path(str(resources.files("clearinghouse.validation") / "targets"))
 
 # (asset, submitting organization, TLP, organizations it is shared with)
 SUBMISSIONS: tuple[tuple[str, str, Tlp, tuple[str, ...]], ...] = (
@@ -61,9 +84,33 @@ def _asset(name: str) -> bytes:
     return (resources.files("clearinghouse.pipeline") / "demo_assets" / name).read_bytes()
 
 
+def _demo_target() -> tuple[Path, str]:
+    """The C heap-overflow target with the first C compiler found, else the Python target."""
+    for compiler in ("gcc", "clang"):
+        if shutil.which(compiler):
+            return TARGETS / "c-heap-overflow-write", compiler
+    return TARGETS / "python-uncaught-exception", "gcc"
+
+
+def _native(*, target: str, title: str, file: str, line: int, proof: bytes) -> bytes:
+    finding = {
+        "target": target,
+        "file": file,
+        "line": line,
+        "title": title,
+        "proof": {"input_base64": base64.b64encode(proof).decode()},
+        "provenance": {"tool": "demo-agent"},
+    }
+    return orjson.dumps(
+        {"format": "clearinghouse-findings", "version": "1.0", "findings": [finding]}
+    )
+
+
 def _prepare(data_dir: Path | None) -> Path:
     if data_dir is None:
-        return Path(tempfile.mkdtemp(prefix="clearinghouse-demo-"))
+        root = Path(tempfile.mkdtemp(prefix="clearinghouse-demo-"))
+        root.chmod(0o755)  # the sandbox's unprivileged uid must reach the builds inside
+        return root
     if data_dir.exists() and any(data_dir.iterdir()):
         if not (data_dir / MARKER).exists():
             raise InputError(
@@ -72,7 +119,19 @@ def _prepare(data_dir: Path | None) -> Path:
             )
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o755)
     return data_dir
+
+
+def _sandbox_work_dir(root: Path) -> Path | None:
+    """A world-searchable scratch directory when ``root`` sits below one the sandbox's uid
+    cannot search (a 0700 home directory, say); ``None`` when ``root`` itself will do."""
+    resolved = root.resolve()
+    if all(p.stat().st_mode & stat.S_IXOTH for p in (resolved, *resolved.parents)):
+        return None
+    scratch = Path(tempfile.mkdtemp(prefix="clearinghouse-demo-work-"))
+    scratch.chmod(0o755)
+    return scratch
 
 
 class _ApiServer:
@@ -127,11 +186,22 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
     say: Callable[[str], None] = echo or (lambda _line: None)
     root = _prepare(data_dir)
     (root / MARKER).write_text("built by `clearinghouse demo`; safe to delete\n")
-    settings = Settings(data_dir=root, database_url=None)
+    target_dir, compiler = _demo_target()
+    # The demo alone may run proofs without bubblewrap (loudly); production refuses.
+    work_dir = _sandbox_work_dir(root)
+    settings = Settings(
+        data_dir=root,
+        work_dir=work_dir,
+        database_url=None,
+        validation_allow_unisolated=True,
+        validation_compiler=compiler,
+    )
     runtime = Runtime.from_settings(settings)
     runtime.ensure_schema()
     report: dict[str, Any] = {"data_dir": str(root), "database": runtime.db.url}
     say(f"Demo world in {root} (SQLite, migrated)")
+    if work_dir is not None:
+        say(f"   (sandboxed builds and runs in {work_dir}: the sandbox cannot reach {root})")
 
     tokens: dict[str, str] = {}
     viewers = {}
@@ -157,20 +227,16 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
     report["organizations"] = [name for name, _, _ in ORGS]
     say(f"1. Registered {len(ORGS)} organizations, one analyst token each (stored as hashes)")
 
-    def submit(asset: str, org: str, tlp: Tlp, share: tuple[str, ...]) -> dict[str, Any]:
-        outcome = intake_flow.import_submission(
-            runtime.db,
-            runtime.blobs,
-            intake_flow.ImportRequest(
-                organization=org, chunks=[_asset(asset)], tlp=tlp, share_with=share
-            ),
+    def submit_bytes(data: bytes, org: str, tlp: Tlp, share: tuple[str, ...]) -> dict[str, Any]:
+        _, doc = submit_flow.submit(
+            runtime,
+            intake_flow.ImportRequest(organization=org, chunks=[data], tlp=tlp, share_with=share),
             viewer=viewers[org],
-            clock=runtime.clock,
-            max_bytes=settings.max_upload_bytes,
-            limits=runtime.limits,
-            batch_size=settings.import_batch_size,
         )
-        return outcome.as_json()
+        return doc
+
+    def submit(asset: str, org: str, tlp: Tlp, share: tuple[str, ...]) -> dict[str, Any]:
+        return submit_bytes(_asset(asset), org, tlp, share)
 
     say("2. Imports (one vulnerability per real flaw, across tools, formats and organizations):")
     imports = []
@@ -266,7 +332,10 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
         )
     report["triage"] = triage
 
-    say("7. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
+    validation = _validation_step(runtime, target_dir, submit_bytes, viewers, say)
+    report["validation"] = validation
+
+    say("8. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
     api: dict[str, Any] = {}
     with _ApiServer(root) as base, httpx.Client(base_url=base, timeout=30) as client:
         for name, _, _ in ORGS:
@@ -287,6 +356,18 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
                 f"   Valley Rural Hospital GET {null_deref} (AMBER, not shared) -> "
                 f"{hidden.status_code} {hidden.headers.get('content-type')}"
             )
+        run_id = validation["runs"][0]["id"]
+        for reader in ("Acme Maintainers", "Valley Rural Hospital"):
+            shown_run = client.get(
+                f"/api/v1/validations/{run_id}",
+                headers={"Authorization": f"Bearer {tokens[reader]}"},
+            )
+            api[f"run_read_by_{reader}"] = shown_run.status_code
+            verdict_text = shown_run.json().get("verdict", "-")
+            say(
+                f"   {reader:<22} GET /validations/{run_id} -> {shown_run.status_code} "
+                f"{verdict_text if shown_run.status_code == 200 else '(not shared with it)'}"
+            )
         unauthenticated = client.get("/api/v1/vulns")
         api["unauthenticated"] = unauthenticated.status_code
         say(f"   no token -> {unauthenticated.status_code}")
@@ -296,9 +377,99 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
         verdict = audit_service.verify_chain(session)
     report["audit"] = {"ok": verdict.ok, "events": verdict.events}
     say(
-        f"8. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
+        f"9. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
         "(every write and every restricted read)"
     )
     runtime.close()
     say(f"Done. Explore it: clearinghouse --data-dir {root} vulns list")
     return report
+
+
+def _validation_step(
+    runtime: Runtime,
+    target_dir: Path,
+    submit: Callable[[bytes, str, Tlp, tuple[str, ...]], dict[str, Any]],
+    viewers: dict[str, Any],
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """Register a target, reproduce three reports (one slop), validate two vendor patches."""
+    manifest = parse_manifest((target_dir / DOCUMENT).read_bytes())
+    target = validation_flow.add_target(runtime, viewer=LOCAL_ADMIN, path=target_dir)
+    purl = f"pkg:generic/{manifest.name}"
+    proof = (target_dir / manifest.proofs[0].file).read_bytes()
+    benign = (target_dir / manifest.benign[0].file).read_bytes()
+    compiler = runtime.settings.validation_compiler if manifest.language.value == "c" else "-"
+    say(
+        f"7. Validation: target {target['name']} {target['version']} ({manifest.language.value}, "
+        f"compiler {compiler}) registered as {target['digest'][:12]}"
+    )
+    vendor = ("Acme Maintainers",)
+    reports = (
+        ("Lab Alpha", f"Memory corruption in {manifest.name}", "src/main.c", 20, proof),
+        ("Lab Beta", "Crash on crafted input (fuzzer)", "harness", 77, proof),
+        ("QuickScan AI", f"CRITICAL remote code execution in {manifest.name}", "README", 1, benign),
+    )
+    queued: list[tuple[str, dict[str, Any]]] = []
+    for org, title, file, line, data in reports:
+        doc = submit(
+            _native(target=purl, title=title, file=file, line=line, proof=data),
+            org,
+            Tlp.AMBER,
+            vendor,
+        )
+        [auto] = doc["validations"]["queued"]
+        queued.append((org, auto))
+        say(f"   {org:<14} reports {title!r}: run {auto['run']} queued automatically at import")
+    validation_flow.work_queued(runtime, workers=2)
+    isolation = runtime.reproducer().sandbox.isolation
+    if isolation != "bubblewrap":
+        say(
+            "   WARNING: bubblewrap is not installed here, so these proofs ran in an UNISOLATED "
+            "restricted subprocess (the demo only; production refuses to validate without it)"
+        )
+    runs = []
+    for org, auto in queued:
+        run = validation_flow.show_run(runtime, run_id=auto["run"])
+        runs.append(run)
+        crash = (
+            f"{run['crash_type']} in {' > '.join(run['crash_state'])}"
+            if run["crash_type"]
+            else "no crash"
+        )
+        say(
+            f"   run {run['id']} ({org}): {run['verdict']} {run['reproductions']}/"
+            f"{run['repetitions']} [{isolation}] {crash}; severity={run['severity'] or '-'} "
+            f"validated={run['validated']} -> {run['vulnerability']}"
+        )
+    first, second, slop = runs
+    merged = first["vulnerability"] == second["vulnerability"]
+    say(
+        f"   Lab Beta's report joined {first['vulnerability']} by crash signature "
+        f"(different title and location): {merged}; QuickScan AI's report stays unvalidated"
+    )
+    patches = {p.expect.value: p.file for p in manifest.patches}
+    verdicts = {}
+    for expected in ("fixes", "breaks_tests"):
+        name = Path(patches[expected]).name
+        try:
+            result = patch_flow.validate_patch(
+                runtime,
+                viewer=viewers["Acme Maintainers"],
+                vuln_id=first["vulnerability"],
+                diff=(target_dir / patches[expected]).read_bytes(),
+                repetitions=2,
+            )
+        except PatchToolMissingError as error:
+            verdicts[name] = "skipped"
+            say(f"   WARNING: patch validation skipped: {error}")
+            break
+        verdicts[name] = result["verdict"]
+        say(f"   Acme Maintainers' patch {name}: {result['verdict']}")
+    return {
+        "target": target["name"],
+        "isolation": isolation,
+        "runs": runs,
+        "merged_by_signature": merged,
+        "slop_verdict": slop["verdict"],
+        "patches": verdicts,
+    }

@@ -35,7 +35,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
-from clearinghouse.core.errors import InputError, TooLargeError
+from clearinghouse.core.errors import ClearinghouseError, InputError, TooLargeError
 from clearinghouse.validation.crash import CrashReport, cap_log
 from clearinghouse.validation.reproduce import SANITIZER_ENV, Reproducer
 from clearinghouse.validation.sandbox import RunRequest
@@ -155,6 +155,22 @@ def check_diff_paths(diff: bytes) -> list[str]:
     return paths
 
 
+class PatchToolMissingError(ClearinghouseError):
+    """The host has no ``patch`` program: a configuration problem, not the patch's fault."""
+
+    status = 503
+    title = "Patch tool unavailable"
+    type_slug = "patch-tool-unavailable"
+
+
+def require_patch_tool() -> None:
+    if shutil.which("patch") is None:
+        raise PatchToolMissingError(
+            "the 'patch' program is not installed here (Debian package 'patch'), "
+            "so patches cannot be validated on this machine"
+        )
+
+
 def _patch(diff_file: Path, copy: Path, *, dry_run: bool) -> subprocess.CompletedProcess[str]:
     argv = [
         "patch",
@@ -198,9 +214,11 @@ class PatchValidator:
     ) -> PatchOutcome:
         """Apply ``diff`` to a fresh copy of ``source`` and judge it; see the module docstring.
 
-        Raises InputError or TooLargeError for a diff refused before it is applied.
+        Raises InputError or TooLargeError for a diff refused before it is applied, and
+        PatchToolMissingError when this host cannot apply diffs at all.
         """
         check_diff_paths(diff)
+        require_patch_tool()
         rep = self.reproducer
         rep.work_root.mkdir(parents=True, exist_ok=True)
         rep.work_root.chmod(0o755)
