@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import secrets
 import shutil
 import tempfile
 import threading
@@ -50,9 +51,28 @@ SANITIZER_ENV: Final = {
     "ASAN_OPTIONS": "detect_leaks=1:symbolize=1:abort_on_error=0",
     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
 }
+# A proof's program can print anything, a fake sanitizer report included. For C targets each run
+# tells the sanitizers to exit with a code drawn at random from this range, and a report only
+# counts when the process really ended with it; a Python traceback only counts on a failing
+# exit. (A program that reads its own environment could still forge both; the sandbox keeps
+# that from mattering beyond a wrong verdict on its own finding.)
+_SANITIZER_EXIT_CODES: Final = range(64, 114)
 MAX_LOG_CHARS: Final = 64 * 1024
 """Kept per run row: the crash report's own window, or the build's or last run's output."""
 PROOF_FILE: Final = ".clearinghouse-proof-input"
+
+
+def sanitizer_env(exit_code: int) -> dict[str, str]:
+    """The sanitizers' options with ``exit_code`` as the code they exit with on a report."""
+    return {name: f"{value}:exitcode={exit_code}" for name, value in SANITIZER_ENV.items()}
+
+
+def ended_as_reported(result: RunResult, *, sanitizer_exit: int | None) -> bool:
+    """Whether the process ended the way a real report of its kind ends it: with the
+    sanitizers' exit code drawn for this run (C), or failing at all (Python)."""
+    if sanitizer_exit is not None:
+        return result.exit_code == sanitizer_exit
+    return result.signal is not None or result.exit_code not in (0, None)
 
 
 class Verdict(StrEnum):
@@ -264,12 +284,24 @@ class Reproducer:
                 cpu_s=math.ceil(manifest.harness.timeout_s),
             )
             asan = manifest.language is Language.C
+            exit_code = secrets.choice(_SANITIZER_EXIT_CODES) if asan else None
             request = RunRequest(
-                argv=argv, work_dir=work, env=SANITIZER_ENV if asan else {}, asan=asan
+                argv=argv,
+                work_dir=work,
+                env=sanitizer_env(exit_code) if exit_code is not None else {},
+                asan=asan,
             )
             result = self.sandbox.run(request, limits)
         output = _text(result)
         report = parse_report(output, max_log_chars=MAX_LOG_CHARS)
+        if report is not None and not ended_as_reported(result, sanitizer_exit=exit_code):
+            logger.info(
+                "ignoring a %s report the process did not end with (exit %s, signal %s)",
+                report.sanitizer,
+                result.exit_code,
+                result.signal,
+            )
+            report = None
         if report is None and result.timed_out:
             report = timeout_report(
                 timeout_s=manifest.harness.timeout_s, output=output, max_log_chars=MAX_LOG_CHARS

@@ -91,15 +91,34 @@ def reproduced_vulnerability(runtime: Runtime, directory: Path, org: str) -> str
         done = validation_flow.execute_run(runtime, run_id=queued["id"])
         assert done is not None
         assert done["verdict"] == "reproduced"
+        if spec.crash_type:  # the same signature whichever toolchain built the target
+            assert done["crash_type"] == spec.crash_type
+        if spec.crash_state:
+            assert done["crash_state"] == list(spec.crash_state)
         vulnerability = done["vulnerability"]  # the last one is the survivor of any merge
     assert isinstance(vulnerability, str)
     return vulnerability
 
 
-@pytest.mark.parametrize("name", ["c-heap-overflow-write", "c-heap-overflow-read"])
+def toolchain(compiler: str) -> Any:
+    missing = shutil.which(compiler) is None
+    return pytest.mark.skipif(missing, reason=f"{compiler} is not installed")
+
+
+@pytest.mark.parametrize(
+    ("name", "compiler"),
+    [
+        ("c-heap-overflow-write", "gcc"),
+        ("c-heap-overflow-read", "gcc"),
+        pytest.param("c-heap-overflow-write", "clang", marks=toolchain("clang")),
+        pytest.param("c-use-after-free", "clang", marks=toolchain("clang")),
+        ("python-uncaught-exception", "gcc"),  # the compiler is unused: a Python target
+    ],
+)
 def test_every_shipped_patch_gets_its_expected_verdict(
-    runtime: Runtime, make_org: OrgFactory, name: str
+    runtime: Runtime, make_org: OrgFactory, name: str, compiler: str
 ) -> None:
+    runtime.settings = runtime.settings.model_copy(update={"validation_compiler": compiler})
     make_org("lab-a", kind=OrgKind.AI_LAB)
     directory = TARGETS / name
     vulnerability = reproduced_vulnerability(runtime, directory, "lab-a")
@@ -127,7 +146,9 @@ def test_every_shipped_patch_gets_its_expected_verdict(
         assert (crashes > 0) is (spec.expect.value == "does_not_fix")
         if spec.expect.value == "does_not_fix":
             types = [t for p in evidence["proofs"] for t in p["crash_types"] if t]
-            assert all(t.startswith("Heap-buffer-overflow") for t in types)
+            expected = {(p.crash_type or "").split(" ")[0] for p in manifest.proofs}
+            assert types
+            assert {t.split(" ")[0] for t in types} <= expected
         else:
             assert (evidence["tests_exit_code"] == 0) is (spec.expect.value == "fixes")
     with runtime.db.session() as session:
