@@ -4,12 +4,15 @@
    what a runner without isolation pays) and inside :class:`BubblewrapSandbox`, alternating,
    ``--runs`` times each; prints both medians and their ratio (issue 3's target: at most 1.3).
 2. Throughput: 50 queued validations of a real proof (the RLE decoder example target, built
-   with AddressSanitizer) worked off by ``clearinghouse validation work --workers 2`` (the
-   in-process pool) in a fresh data directory; prints validations per second. Celery workers
-   are not implemented yet, so their line says so.
+   with AddressSanitizer once, outside the timing; 3 sandboxed runs each), worked off first by
+   the in-process pool with 2 workers, then by 2 ``clearinghouse worker`` processes (one run at
+   a time each) on Redis and on RabbitMQ; prints validations per second and the Celery /
+   in-process ratio. The Celery timing starts when the first run is queued and ends when the
+   last row is ``done``, so it includes the broker round trips and the database polling.
 
-Run: ``.venv/bin/python benchmarks/sandbox_overhead.py [--runs 40] [--validations 50]``. Needs
-bubblewrap and a C compiler. Prints ratios and rates; never fails on a slow result.
+Run: ``.venv/bin/python benchmarks/sandbox_overhead.py [--runs 40] [--validations 50]
+[--broker URL ...]``. Needs bubblewrap and a C compiler. Prints ratios and rates; never fails
+on a slow result.
 """
 
 from __future__ import annotations
@@ -18,13 +21,29 @@ import argparse
 import base64
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import kombu.exceptions
+from kombu import Queue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clearinghouse.access import service as access_service
+from clearinghouse.access.roles import OrgKind, Role
+from clearinghouse.access.visibility import LOCAL_ADMIN
+from clearinghouse.infra.broker import celery_app
+from clearinghouse.infra.settings import Settings
+from clearinghouse.pipeline import admin_flow, intake_flow, submit_flow, validation_flow
+from clearinghouse.pipeline.models import Finding, ValidationRun
+from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.validation.sandbox import BubblewrapSandbox, RunRequest, SandboxLimits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,22 +68,24 @@ def overhead(runs: int, work: Path) -> tuple[float, float]:
     return statistics.median(bare), statistics.median(boxed)
 
 
-def cli(data_dir: Path, *args: str) -> object:
-    done = subprocess.run(
-        [*CLI, "--data-dir", str(data_dir), *args, "--json"],
-        capture_output=True,
-        check=False,
-        env={k: v for k, v in os.environ.items() if not k.startswith("CLEARINGHOUSE_")},
+def world(root: Path, validations: int) -> tuple[Runtime, list[int]]:
+    """A data directory with the RLE target built once and ``validations`` findings with its
+    proof (automatic validation off: the benchmark queues the runs itself)."""
+    settings = Settings(data_dir=root / "data", validation_auto=False)
+    rt = Runtime.from_settings(settings)
+    rt.ensure_schema()
+    admin_flow.create_organization(
+        rt.db,
+        viewer=LOCAL_ADMIN,
+        name="Bench Lab",
+        kind=OrgKind.AI_LAB,
+        sector=None,
+        clock=rt.clock,
     )
-    if done.returncode != 0:
-        raise SystemExit(f"clearinghouse {' '.join(args)} failed: {done.stderr.decode()[-500:]}")
-    return json.loads(done.stdout)
-
-
-def throughput(validations: int, root: Path) -> float:
-    data = root / "data"
-    cli(data, "org", "create", "Bench Lab", "--kind", "ai-lab")
-    cli(data, "targets", "add", str(TARGET))
+    with rt.db.session() as session:
+        org = access_service.get_org_by_name_or_raise(session, name="Bench Lab")
+        viewer = access_service.viewer_for_org(org, role=Role.SUBMITTER)
+    validation_flow.add_target(rt, viewer=LOCAL_ADMIN, path=TARGET)
     proof = base64.b64encode((TARGET / "proofs/long-run.bin").read_bytes()).decode()
     findings = [
         {
@@ -75,28 +96,120 @@ def throughput(validations: int, root: Path) -> float:
         }
         for n in range(validations)
     ]
-    document = root / "findings.json"
-    document.write_text(
-        json.dumps({"format": "clearinghouse-findings", "version": "1.0", "findings": findings})
+    document = json.dumps(
+        {"format": "clearinghouse-findings", "version": "1.0", "findings": findings}
+    ).encode()
+    outcome, _ = submit_flow.submit(
+        rt,
+        intake_flow.ImportRequest(organization="Bench Lab", chunks=[document]),
+        viewer=viewer,
     )
-    cli(data, "findings", "import", str(document), "--org", "Bench Lab")
-    listed = cli(data, "findings", "list", "--limit", str(validations))
-    assert isinstance(listed, list)
-    cli(data, "validate", str(listed[0]["id"]), "--wait")  # build once, outside the timing
-    for item in listed:
-        cli(data, "validate", str(item["id"]))
+    with rt.db.session() as session:
+        ids = [row[0] for row in read_ids(session, outcome.submission)]
+    first = validation_flow.queue_validation(
+        rt, viewer=LOCAL_ADMIN, finding_id=ids[0], dispatch=False
+    )
+    validation_flow.execute_run(rt, run_id=first["id"])  # build once, outside the timing
+    return rt, ids
+
+
+def read_ids(session: Session, submission: int) -> list[tuple[int]]:
+    rows = session.execute(
+        select(Finding.id).where(Finding.submission_id == submission).order_by(Finding.id)
+    )
+    return [(row[0],) for row in rows]
+
+
+def pool_rate(rt: Runtime, ids: list[int]) -> float:
+    for finding in ids:
+        validation_flow.queue_validation(rt, viewer=LOCAL_ADMIN, finding_id=finding, dispatch=False)
     start = time.perf_counter()
-    worked = cli(data, "validation", "work", "--workers", "2")
+    worked = validation_flow.work_queued(rt, workers=2)
     elapsed = time.perf_counter() - start
-    count = len(worked) if isinstance(worked, list) else validations
-    return count / elapsed
+    if any(r["verdict"] != "reproduced" for r in worked):
+        raise SystemExit("a pooled validation did not reproduce")
+    return len(worked) / elapsed
+
+
+def celery_rate(rt: Runtime, ids: list[int], broker: str, logs: Path) -> float:
+    """Two ``clearinghouse worker`` processes (one run at a time each) on a private queue."""
+    queue = f"clearinghouse-bench-{uuid.uuid4().hex[:8]}"
+    rt.settings = rt.settings.model_copy(update={"broker_url": broker, "broker_queue": queue})
+    rt.dispatcher = None
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CLEARINGHOUSE_")},
+        "CLEARINGHOUSE_DATA_DIR": str(rt.settings.data_dir),
+        "CLEARINGHOUSE_BROKER_QUEUE": queue,
+    }
+    workers = []
+    for n in range(2):
+        log = logs / f"worker-{n}.log"
+        workers.append(
+            (
+                subprocess.Popen(
+                    [*CLI, "worker", "--broker", broker, "--concurrency", "1"],
+                    env=env,
+                    stdout=log.open("wb"),
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                ),
+                log,
+            )
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not all(b" ready." in log.read_bytes() for _, log in workers):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"Celery workers did not start; see {logs}")
+            time.sleep(0.1)
+        start = time.perf_counter()
+        runs = [
+            validation_flow.queue_validation(rt, viewer=LOCAL_ADMIN, finding_id=finding)["id"]
+            for finding in ids
+        ]
+        pending = set(runs)
+        while pending:
+            with rt.db.session() as session:
+                done = session.scalars(
+                    select(ValidationRun.id).where(
+                        ValidationRun.id.in_(pending), ValidationRun.status.in_(("done", "failed"))
+                    )
+                ).all()
+            pending -= set(done)
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - start
+    finally:
+        for process, _ in workers:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process, _ in workers:
+            process.wait(timeout=60)
+        app = celery_app(broker, queue=queue)
+        with app.connection_for_write() as connection:
+            Queue(queue).bind(connection.default_channel).delete()
+        app.close()
+    with rt.db.session() as session:
+        verdicts = session.scalars(
+            select(ValidationRun.verdict).where(ValidationRun.id.in_(runs))
+        ).all()
+    if any(v != "reproduced" for v in verdicts):
+        raise SystemExit("a Celery validation did not reproduce")
+    return len(runs) / elapsed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--validations", type=int, default=50)
+    parser.add_argument(
+        "--broker",
+        action="append",
+        help="Celery broker URL (repeatable; default: Redis and RabbitMQ on loopback)",
+    )
     args = parser.parse_args()
+    args.broker = args.broker or [
+        "redis://127.0.0.1:6379/0",
+        "amqp://guest:guest@127.0.0.1:5672//",
+    ]
     with tempfile.TemporaryDirectory(prefix="ch-bench-") as scratch:
         root = Path(scratch)
         root.chmod(0o755)  # the sandbox's unprivileged uid must reach the work directory
@@ -108,12 +221,26 @@ def main() -> None:
             f"bubblewrap {boxed * 1000:.1f} ms"
         )
         print(f"sandbox/bare time ratio: {boxed / bare:.2f} (target <= 1.3)")
-        rate = throughput(args.validations, root)
+        rt, ids = world(root, args.validations)
+        pooled = pool_rate(rt, ids)
         print(
-            f"{args.validations} queued validations, in-process pool (2 workers): "
-            f"{rate:.1f} validations/s"
+            f"{len(ids)} queued validations, in-process pool (2 workers): "
+            f"{pooled:.1f} validations/s"
         )
-        print("Celery workers (2): not implemented yet (issue 3)")
+        logs = root / "logs"
+        logs.mkdir()
+        for broker in args.broker:
+            name = urlsplit(broker).scheme
+            try:
+                rate = celery_rate(rt, ids, broker, logs)
+            except (OSError, kombu.exceptions.OperationalError) as error:
+                print(f"Celery workers (2) on {name}: broker unreachable ({error})")
+                continue
+            print(
+                f"{len(ids)} queued validations, Celery workers (2) on {name}: {rate:.1f} "
+                f"validations/s; Celery/in-process ratio {rate / pooled:.2f}"
+            )
+        rt.close()
 
 
 if __name__ == "__main__":
