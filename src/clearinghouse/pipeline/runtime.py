@@ -3,10 +3,12 @@ the sandboxed reproducer and the dispatcher that hands queued runs to workers.""
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
 from alembic.script import ScriptDirectory
+from kombu.exceptions import KombuError
 from sqlalchemy import inspect, text
 
 from clearinghouse.core.clock import Clock, SystemClock
@@ -18,6 +20,8 @@ from clearinghouse.infra.jobs import Dispatcher
 from clearinghouse.infra.settings import Settings
 from clearinghouse.validation.reproduce import BuildCache, ReproduceConfig, Reproducer
 from clearinghouse.validation.sandbox import select_sandbox
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,7 +82,12 @@ class Runtime:
             self.dispatcher = CeleryDispatcher(app)
         if self.dispatcher is None:
             return False
-        self.dispatcher.submit(job_id)
+        try:
+            self.dispatcher.submit(job_id)
+        except (OSError, KombuError) as error:
+            # The run is committed as queued; a worker's start-up sweep sends it later.
+            logger.error("could not hand job %s to the broker: %s", job_id, error)
+            return False
         return True
 
     def ensure_schema(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+import socket
 import subprocess
 import sys
 from importlib import resources
@@ -300,3 +301,26 @@ def test_cli(searchable: Path) -> None:
     assert unknown.returncode == 1
     assert b"clearinghouse-target.toml" in unknown.stderr
     assert run("validate", "1", "--repetitions", "0").returncode == 2
+
+
+def test_a_broker_that_is_down_leaves_the_run_queued(
+    runtime: Runtime, make_org: OrgFactory
+) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runtime.settings = runtime.settings.model_copy(
+        update={"broker_url": f"redis://127.0.0.1:{port}/0"}
+    )
+    make_org("lab-a")
+    validation_flow.add_target(runtime, viewer=LOCAL_ADMIN, path=RLE)
+    outcome = import_bytes(
+        runtime,
+        "lab-a",
+        native(target="pkg:generic/rle-decoder", title="t", file="a.c", line=1, proof=b"x"),
+    )
+    queued = validation_flow.queue_validation(
+        runtime, viewer=LOCAL_ADMIN, finding_id=only_finding(runtime, outcome.submission)
+    )
+    assert queued["dispatched"] is False  # said, not raised: the run is stored
+    assert validation_flow.show_run(runtime, run_id=queued["id"])["status"] == "queued"
