@@ -18,6 +18,7 @@ from clearinghouse.validation.reproduce import (
     BuildCache,
     ReproduceConfig,
     Reproducer,
+    Reproduction,
     Verdict,
 )
 from clearinghouse.validation.sandbox import select_sandbox
@@ -65,14 +66,15 @@ def test_proofs_reproduce_as_promised_and_benign_inputs_do_not(
     directory = TARGETS / name
     manifest = manifest_of(directory)
     rep = reproducer(searchable, compiler)
-    for spec in manifest.proofs:
-        outcome = rep.reproduce(
-            manifest=manifest,
-            source=directory,
-            digest=name,
-            proof=(directory / spec.file).read_bytes(),
-            repetitions=1,
+
+    def run(file: str) -> Reproduction:
+        proof = (directory / file).read_bytes()
+        return rep.reproduce(
+            manifest=manifest, source=directory, digest=name, proof=proof, repetitions=1
         )
+
+    for spec in manifest.proofs:
+        outcome = run(spec.file)
         assert outcome.verdict is Verdict.REPRODUCED, (spec.file, outcome.error, outcome.log)
         assert outcome.isolation == "bubblewrap"
         report = outcome.report
@@ -84,13 +86,7 @@ def test_proofs_reproduce_as_promised_and_benign_inputs_do_not(
         if spec.security is not None:
             assert report.security is spec.security
     for benign in manifest.benign:
-        outcome = rep.reproduce(
-            manifest=manifest,
-            source=directory,
-            digest=name,
-            proof=(directory / benign.file).read_bytes(),
-            repetitions=1,
-        )
+        outcome = run(benign.file)
         assert outcome.verdict is Verdict.NOT_REPRODUCED, (benign.file, outcome.log)
 
 

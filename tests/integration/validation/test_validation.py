@@ -201,9 +201,8 @@ def test_a_target_that_does_not_build(
     assert "error" in run["log"]
 
 
-def test_a_run_left_running_by_a_dead_worker_is_requeued_then_failed(
-    runtime: Runtime, make_org: OrgFactory
-) -> None:
+def queue_one(runtime: Runtime, make_org: OrgFactory) -> dict[str, Any]:
+    """One queued run of a proof against the registered RLE target."""
     make_org("lab-a")
     validation_flow.add_target(runtime, viewer=LOCAL_ADMIN, path=RLE)
     outcome = import_bytes(
@@ -211,9 +210,15 @@ def test_a_run_left_running_by_a_dead_worker_is_requeued_then_failed(
         "lab-a",
         native(target="pkg:generic/rle-decoder", title="t", file="a.c", line=1, proof=b"x"),
     )
-    queued = validation_flow.queue_validation(
+    return validation_flow.queue_validation(
         runtime, viewer=LOCAL_ADMIN, finding_id=only_finding(runtime, outcome.submission)
     )
+
+
+def test_a_run_left_running_by_a_dead_worker_is_requeued_then_failed(
+    runtime: Runtime, make_org: OrgFactory
+) -> None:
+    queued = queue_one(runtime, make_org)
     for attempt, expected in ((1, "queued"), (2, "failed")):
         with runtime.db.session() as session:  # a worker claims it, then dies: no heartbeat
             claimed = validation_service.claim(
@@ -312,15 +317,6 @@ def test_a_broker_that_is_down_leaves_the_run_queued(
     runtime.settings = runtime.settings.model_copy(
         update={"broker_url": f"redis://127.0.0.1:{port}/0"}
     )
-    make_org("lab-a")
-    validation_flow.add_target(runtime, viewer=LOCAL_ADMIN, path=RLE)
-    outcome = import_bytes(
-        runtime,
-        "lab-a",
-        native(target="pkg:generic/rle-decoder", title="t", file="a.c", line=1, proof=b"x"),
-    )
-    queued = validation_flow.queue_validation(
-        runtime, viewer=LOCAL_ADMIN, finding_id=only_finding(runtime, outcome.submission)
-    )
+    queued = queue_one(runtime, make_org)
     assert queued["dispatched"] is False  # said, not raised: the run is stored
     assert validation_flow.show_run(runtime, run_id=queued["id"])["status"] == "queued"
