@@ -28,6 +28,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import fcntl
 import logging
 import math
 import secrets
@@ -131,7 +132,11 @@ def _capped(text: str) -> str:
 
 
 class BuildCache:
-    """Built copies of registered targets, one directory per (digest, compiler)."""
+    """Built copies of registered targets, one directory per (digest, compiler).
+
+    A thread lock and a file lock per key make each build happen once, across a process's
+    workers and across worker processes sharing the directory; a waiter then uses the result.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -159,35 +164,62 @@ class BuildCache:
                 return BuildOutcome(ok=True, path=final, log="", cached=True)
             self.root.mkdir(parents=True, exist_ok=True)
             self.root.chmod(0o755)
-            staging = Path(tempfile.mkdtemp(prefix=f".building-{key}-", dir=self.root))
+            with _file_lock(self.root / f".lock-{key}"):
+                if final.is_dir():  # another process built it while we waited
+                    return BuildOutcome(ok=True, path=final, log="", cached=True)
+                return self._build(manifest, source, config, sandbox, key=key, final=final)
+
+    def _build(
+        self,
+        manifest: TargetManifest,
+        source: Path,
+        config: ReproduceConfig,
+        sandbox: Sandbox,
+        *,
+        key: str,
+        final: Path,
+    ) -> BuildOutcome:
+        staging = Path(tempfile.mkdtemp(prefix=f".building-{key}-", dir=self.root))
+        try:
+            staging.rmdir()
+            shutil.copytree(source, staging, symlinks=True)
+            staging.chmod(0o755)
+            limits = dataclasses.replace(
+                config.limits,
+                wall_clock_s=manifest.build.timeout_s,
+                cpu_s=math.ceil(manifest.build.timeout_s),
+            )
+            logs: list[str] = []
+            for argv in manifest.build_argvs(cc=config.compiler, python=config.python):
+                result = sandbox.run(RunRequest(argv=argv, work_dir=staging), limits)
+                logs.append(f"$ {' '.join(argv)}\n{_text(result)}")
+                if not result.ok:
+                    why = "timed out" if result.timed_out else _status(result)
+                    logs.append(f"[clearinghouse: build command {why}]")
+                    return BuildOutcome(
+                        ok=False, path=None, log=_capped("\n".join(logs)), cached=False
+                    )
             try:
-                staging.rmdir()
-                shutil.copytree(source, staging, symlinks=True)
-                staging.chmod(0o755)
-                limits = dataclasses.replace(
-                    config.limits,
-                    wall_clock_s=manifest.build.timeout_s,
-                    cpu_s=math.ceil(manifest.build.timeout_s),
-                )
-                logs: list[str] = []
-                for argv in manifest.build_argvs(cc=config.compiler, python=config.python):
-                    result = sandbox.run(RunRequest(argv=argv, work_dir=staging), limits)
-                    logs.append(f"$ {' '.join(argv)}\n{_text(result)}")
-                    if not result.ok:
-                        why = "timed out" if result.timed_out else _status(result)
-                        logs.append(f"[clearinghouse: build command {why}]")
-                        return BuildOutcome(
-                            ok=False, path=None, log=_capped("\n".join(logs)), cached=False
-                        )
-                try:
-                    staging.rename(final)
-                except OSError:
-                    # Another process finished the same build first; its copy is as good.
-                    if not final.is_dir():
-                        raise
-                return BuildOutcome(ok=True, path=final, log=_capped("\n".join(logs)), cached=False)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+                staging.rename(final)
+            except OSError:
+                # Someone finished the same build first (the lock is advisory); theirs will do.
+                if not final.is_dir():
+                    raise
+            return BuildOutcome(ok=True, path=final, log=_capped("\n".join(logs)), cached=False)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (workers sharing the data directory build each
+    target once; one waits for the other's build and then uses it)."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _status(result: RunResult) -> str:
