@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -397,6 +398,31 @@ def validation_show(run_id: int, as_json: JsonFlag = False) -> None:
     """Show one validation run with its log."""
     rt = runtime()
     emit(validation_flow.show_run(rt, run_id=run_id), as_json=as_json)
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@validation_app.command("list")
+def validation_list(
+    status: Annotated[RunStatus | None, typer.Option(help="Only runs in this state.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """List validation runs, newest first (what the workers have queued, running and done)."""
+    rt = runtime()
+    emit(
+        validation_flow.list_runs(
+            rt, status=status.value if status else None, limit=limit, offset=offset
+        ),
+        as_json=as_json,
+        columns=["id", "finding", "target", "status", "attempts", "verdict", "crash_type"],
+    )
 
 
 @validation_app.command("work")

@@ -521,6 +521,19 @@ def show_run(rt: Runtime, *, run_id: int, viewer: Viewer | None = None) -> dict[
         return run_json(session, run)
 
 
+def list_runs(
+    rt: Runtime, *, status: str | None = None, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The operator's view of the queue (the local CLI: it sees every run, without logs)."""
+    if status is not None and status not in validation_service.STATUSES:
+        raise InputError(
+            f"--status: {status!r} is not one of {', '.join(validation_service.STATUSES)}"
+        )
+    with rt.db.session() as session:
+        runs = validation_service.list_runs(session, status=status, limit=limit, offset=offset)
+        return [run_json(session, run, with_log=False) for run in runs]
+
+
 def start_pool(rt: Runtime, *, workers: int | None = None) -> WorkerPool:
     """Recover stale runs, start the in-process pool, and hand it every queued run."""
     recover_stale_runs(rt)

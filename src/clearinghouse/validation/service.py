@@ -254,6 +254,19 @@ def recover_stale(session: Session, *, clock: Clock, max_attempts: int) -> list[
     return recovered
 
 
+STATUSES: Final = (QUEUED, RUNNING, DONE, FAILED)
+
+
+def list_runs(
+    session: Session, *, status: str | None, limit: int, offset: int
+) -> list[ValidationRun]:
+    """Runs, newest first, optionally of one status (an operator's view of the queue)."""
+    query = select(ValidationRun).order_by(ValidationRun.id.desc()).limit(limit).offset(offset)
+    if status is not None:
+        query = query.where(ValidationRun.status == status)
+    return list(session.scalars(query))
+
+
 def queued_ids(session: Session) -> list[int]:
     return list(
         session.scalars(

@@ -298,6 +298,14 @@ def test_cli(searchable: Path) -> None:
     assert bad_broker.returncode == 2
     assert b"redis://" in bad_broker.stderr
 
+    listed = json("validation", "list", "--status", "done")
+    assert [r["status"] for r in listed] == ["done"] * 3
+    assert [r["id"] for r in listed] == sorted((r["id"] for r in listed), reverse=True)
+    assert json("validation", "list", "--status", "queued") == []
+    bad_status = run("validation", "list", "--status", "lost", "--json")
+    assert bad_status.returncode == 2
+    assert b"--status" in bad_status.stderr
+
     missing = run("validate", "999", "--json")
     assert missing.returncode == 1
     assert missing.stdout == b""
