@@ -1,0 +1,1 @@
+"""Inventories (SBOMs) of what operators run, and which advisories affect it."""

@@ -1,0 +1,1 @@
+"""What to fix first: CVSS scores, KEV, EPSS, SSVC decisions and remediation deadlines."""
