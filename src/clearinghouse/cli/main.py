@@ -26,7 +26,9 @@ from clearinghouse.infra.blobs import iter_file
 from clearinghouse.infra.settings import Settings
 from clearinghouse.pipeline import (
     admin_flow,
+    feeds_flow,
     intake_flow,
+    inventory_flow,
     patch_flow,
     read_flow,
     submit_flow,
@@ -54,6 +56,11 @@ targets_app = typer.Typer(
 )
 validation_app = typer.Typer(help="Validation runs.", no_args_is_help=True)
 patches_app = typer.Typer(help="Candidate patches, judged in the sandbox.", no_args_is_help=True)
+feeds_app = typer.Typer(help="Advisory feeds (OSV), CISA KEV and EPSS.", no_args_is_help=True)
+inventory_app = typer.Typer(
+    help="Operators' inventories (SBOMs) and the advisories that affect them.",
+    no_args_is_help=True,
+)
 for sub, name in (
     (org_app, "org"),
     (token_app, "token"),
@@ -65,6 +72,8 @@ for sub, name in (
     (targets_app, "targets"),
     (validation_app, "validation"),
     (patches_app, "patches"),
+    (feeds_app, "feeds"),
+    (inventory_app, "inventory"),
 ):
     app.add_typer(sub, name=name)
 
@@ -490,6 +499,109 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+    )
+
+
+@feeds_app.command("import")
+def feeds_import(
+    path: Annotated[Path, typer.Argument(help="A directory, an OSV all.zip, or one file.")],
+    source: Annotated[str, typer.Option(help="Name of the feed, for provenance.")] = "osv",
+    as_json: JsonFlag = False,
+) -> None:
+    """Load OSV records (JSON or YAML); newer versions of known records replace them."""
+    rt = runtime()
+
+    def progress(records: int) -> None:
+        sys.stderr.write(f"read {records} records\n")
+
+    emit(
+        feeds_flow.import_feed(rt, viewer=LOCAL_ADMIN, path=path, source=source, progress=progress),
+        as_json=as_json,
+    )
+
+
+@feeds_app.command("kev")
+def feeds_kev(
+    file: Annotated[Path, typer.Argument(help="known_exploited_vulnerabilities.json")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Replace the stored CISA KEV catalog."""
+    emit(feeds_flow.import_kev(runtime(), viewer=LOCAL_ADMIN, path=file), as_json=as_json)
+
+
+@feeds_app.command("epss")
+def feeds_epss(
+    file: Annotated[Path, typer.Argument(help="FIRST's EPSS CSV (cve,epss,percentile).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Replace the stored EPSS scores."""
+    emit(feeds_flow.import_epss(runtime(), viewer=LOCAL_ADMIN, path=file), as_json=as_json)
+
+
+@inventory_app.command("import")
+def inventory_import(
+    file: Annotated[Path, typer.Argument(help="CycloneDX (JSON/XML) or SPDX (JSON/tag-value).")],
+    org: Annotated[str, typer.Option(help="The organization that runs it.")],
+    product: Annotated[
+        str | None, typer.Option(help="Product name (default: the one the SBOM names).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Store an SBOM as the organization's current inventory of its product."""
+    if str(file) == "-":
+        chunks: Any = iter(lambda: sys.stdin.buffer.read(1 << 20), b"")
+    else:
+        if not file.is_file():
+            raise InputError(f"FILE: {file} is not a readable file")
+        chunks = iter_file(file)
+    rt = runtime()
+    with rt.db.session() as session:
+        organization = access_service.get_org_by_name_or_raise(session, name=org)
+        viewer = access_service.viewer_for_org(organization, role=Role.SUBMITTER)
+    emit(
+        inventory_flow.import_inventory(
+            rt, viewer=viewer, organization=org, chunks=chunks, product=product
+        ),
+        as_json=as_json,
+    )
+
+
+@inventory_app.command("list")
+def inventory_list(
+    org: Annotated[str, typer.Option(help="The organization.")], as_json: JsonFlag = False
+) -> None:
+    """The organization's current inventories, one per product."""
+    rt = runtime()
+    emit(
+        inventory_flow.list_inventories(rt, organization=org),
+        as_json=as_json,
+        columns=["id", "product", "product_version", "format", "components", "created_at"],
+    )
+
+
+@inventory_app.command("matches")
+def inventory_matches(
+    org: Annotated[str, typer.Option(help="The organization.")], as_json: JsonFlag = False
+) -> None:
+    """Advisories affecting the organization's current inventories, by OSV's rules."""
+    rt = runtime()
+    result = inventory_flow.matches(rt, organization=org)
+    if as_json:
+        emit_json(result["matches"])
+        return
+    emit(result["matches"], as_json=False, columns=["product", "purl", "vulnerability"])
+
+
+@inventory_app.command("report")
+def inventory_report(
+    org: Annotated[str, typer.Option(help="The organization.")], as_json: JsonFlag = False
+) -> None:
+    """What to patch first: matches ordered by deadline, with CVSS, KEV, EPSS, SSVC and why."""
+    result = inventory_flow.report(runtime(), organization=org)
+    emit(
+        result if as_json else result["items"],
+        as_json=as_json,
+        columns=["deadline", "product", "purl", "vulnerability", "ssvc", "reason"],
     )
 
 

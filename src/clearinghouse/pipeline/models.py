@@ -11,18 +11,25 @@ from clearinghouse.audit.models import AuditEvent, AuditHead
 from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
 from clearinghouse.infra.db import Base
 from clearinghouse.intake.models import Finding, FindingContent, Submission
+from clearinghouse.inventory.models import AdvisoryRecord, Inventory, InventoryComponent
+from clearinghouse.prioritization.models import EpssRecord, KevRecord
 from clearinghouse.validation.models import PatchValidation, Target, ValidationRun
 from clearinghouse.vulns.models import IdCounter, Vulnerability
 
 __all__ = [
+    "AdvisoryRecord",
     "ApiToken",
     "AuditEvent",
     "AuditHead",
     "Base",
     "DedupIndexEntry",
+    "EpssRecord",
     "Finding",
     "FindingContent",
     "IdCounter",
+    "Inventory",
+    "InventoryComponent",
+    "KevRecord",
     "Organization",
     "PatchValidation",
     "Separation",
