@@ -21,15 +21,19 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from clearinghouse.access.roles import OrgKind, Sector
+from clearinghouse.access import service as access_service
+from clearinghouse.access.roles import OrgKind, Role, Sector
 from clearinghouse.access.visibility import LOCAL_ADMIN
-from clearinghouse.core.errors import InputError, TooLargeError
+from clearinghouse.core.errors import InputError, PermissionDeniedError, TooLargeError
+from clearinghouse.core.tlp import Tlp
+from clearinghouse.intake import service as intake_service
 from clearinghouse.pipeline import feeds_flow, inventory_flow
-from clearinghouse.pipeline.models import AdvisoryRecord, Inventory
+from clearinghouse.pipeline.models import AdvisoryRecord, Inventory, Vulnerability
 from clearinghouse.pipeline.runtime import Runtime
-from tests.conftest import POSTGRES_URL, OrgFactory
+from tests.conftest import OrgFactory
+from tests.integration.helpers import import_bytes
 
-pytestmark = [pytest.mark.corpus, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 
 def cyclonedx(product: str, version: str, purls: list[str]) -> bytes:
@@ -64,6 +68,7 @@ def by_purl(result: dict[str, Any]) -> dict[str, set[str]]:
     return found
 
 
+@pytest.mark.corpus
 def test_feeds_and_an_inventory_match_by_osv_rules(
     runtime: Runtime, make_org: OrgFactory, corpus: Path, tmp_path: Path
 ) -> None:
@@ -158,6 +163,7 @@ def test_feeds_and_an_inventory_match_by_osv_rules(
     assert "pkg:pypi/django@1.0.2" not in by_purl(after)
 
 
+@pytest.mark.corpus
 def test_a_feed_with_one_broken_record_is_refused_whole(
     runtime: Runtime, tmp_path: Path, corpus: Path
 ) -> None:
@@ -174,9 +180,9 @@ def test_a_feed_with_one_broken_record_is_refused_whole(
         assert session.scalar(select(func.count(AdvisoryRecord.id))) == 0
 
 
+@pytest.mark.corpus
+@pytest.mark.sqlite_only  # the CLI runs on its own SQLite database in the data directory
 def test_cli(tmp_path: Path, corpus: Path) -> None:
-    if POSTGRES_URL:
-        pytest.skip("the CLI test uses its own SQLite database")
     env = {"CLEARINGHOUSE_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
 
     def run(*args: str) -> subprocess.CompletedProcess[bytes]:
@@ -202,6 +208,18 @@ def test_cli(tmp_path: Path, corpus: Path) -> None:
     matches = json("inventory", "matches", "--org", "First Bank")
     assert "PYSEC-2007-1" in {m["vulnerability"] for m in matches}
     assert all(set(m) >= {"purl", "vulnerability", "aliases", "fixed_versions"} for m in matches)
+    exposed = json("exposure", "PYSEC-2007-1")
+    assert exposed["by_sector"] == {"finance": 1}
+    assert exposed["organizations"][0]["components"] == [
+        {"product": "Teller", "purl": "pkg:pypi/django@1.0.2"}
+    ]
+    assert json("exposure", "CVE-2007-5712")["vulnerability"] == "PYSEC-2007-1"  # by alias
+    unknown = run("exposure", "PYSEC-1999-1", "--json")
+    assert unknown.returncode == 1
+    assert b"no advisory PYSEC-1999-1" in unknown.stderr
+    report = json("inventory", "report", "--org", "First Bank")
+    assert report["sector"] == "finance"
+    assert report["items"][0]["deadline"]
     refused = run("inventory", "import", str(tmp_path / "missing.json"), "--org", "First Bank")
     assert refused.returncode == 1
     assert b"FILE" in refused.stderr
@@ -219,3 +237,68 @@ def test_a_zip_bomb_stops_at_the_cap(runtime: Runtime, tmp_path: Path) -> None:
     assert bomb.stat().st_size < 100_000
     with pytest.raises(TooLargeError, match=r"GO-0000-0001\.json"):
         feeds_flow.import_feed(runtime, viewer=LOCAL_ADMIN, path=bomb)
+
+
+def test_own_vulnerabilities_match_only_where_visible_and_exposure_is_for_coordinators(
+    runtime: Runtime, make_org: OrgFactory
+) -> None:
+    make_org("Lab Alpha", kind=OrgKind.AI_LAB)
+    make_org("Valley Hospital", kind=OrgKind.OPERATOR, sector=Sector.HEALTHCARE)
+    make_org("First Bank", kind=OrgKind.OPERATOR, sector=Sector.FINANCE)
+    for org in ("Valley Hospital", "First Bank"):
+        inventory_flow.import_inventory(
+            runtime,
+            viewer=LOCAL_ADMIN,
+            organization=org,
+            chunks=[cyclonedx(f"{org} portal", "1", ["pkg:pypi/tiffkit@2.3.0"])],
+        )
+    # A lab's embargoed (AMBER) finding in tiffkit 2.3.0, shared with nobody yet.
+    finding = {
+        "format": "clearinghouse-findings",
+        "version": "1.0",
+        "findings": [
+            {
+                "target": "pkg:pypi/tiffkit@2.3.0",
+                "title": "Heap overflow in tiffkit strip decoder",
+                "provenance": {"tool": "lab-agent"},
+            }
+        ],
+    }
+    imported = import_bytes(runtime, "Lab Alpha", orjson.dumps(finding), tlp=Tlp.AMBER)
+    with runtime.db.session() as session:
+        [vuln] = session.scalars(select(Vulnerability.public_id)).all()
+    assert imported.findings == 1
+
+    def own(org: str) -> list[str]:
+        found = inventory_flow.matches(runtime, organization=org)["matches"]
+        return [m["vulnerability"] for m in found if m["source"] == "clearinghouse"]
+
+    assert own("Valley Hospital") == []  # embargoed: not theirs to see yet
+    exposed = inventory_flow.exposure(runtime, viewer=LOCAL_ADMIN, vuln_id=vuln)
+    assert [o["organization"] for o in exposed["organizations"]] == [
+        "First Bank",
+        "Valley Hospital",
+    ]
+    assert exposed["by_sector"] == {"finance": 1, "healthcare": 1}
+    with runtime.db.session() as session:
+        hospital = access_service.get_org_by_name_or_raise(session, name="Valley Hospital")
+        operator = access_service.viewer_for_org(hospital, role=Role.ANALYST)
+    with pytest.raises(PermissionDeniedError):
+        inventory_flow.exposure(runtime, viewer=operator, vuln_id=vuln)
+
+    # Shared with the hospital, it now takes part in the hospital's matching.
+    triage_flow_share(runtime, "Lab Alpha", imported.submission, "Valley Hospital")
+    assert own("Valley Hospital") == [vuln]
+    assert own("First Bank") == []
+
+
+def triage_flow_share(runtime: Runtime, owner: str, submission: int, recipient: str) -> None:
+    with runtime.db.session() as session:
+        org = access_service.get_org_by_name_or_raise(session, name=recipient)
+        access_service.grant(
+            session,
+            resource_kind=intake_service.RESOURCE_KIND,
+            resource_id=submission,
+            org=org,
+            clock=runtime.clock,
+        )

@@ -605,6 +605,24 @@ def inventory_report(
     )
 
 
+@app.command("exposure")
+def exposure(vuln_id: str, as_json: JsonFlag = False) -> None:
+    """Which organizations run something a vulnerability affects (CH id, OSV id or alias)."""
+    result = inventory_flow.exposure(runtime(), viewer=LOCAL_ADMIN, vuln_id=vuln_id)
+    if as_json:
+        emit_json(result)
+        return
+    emit(
+        [
+            {**org, "components": [c["purl"] for c in org["components"]]}
+            for org in result["organizations"]
+        ],
+        as_json=False,
+        columns=["organization", "sector", "components"],
+        title=f"{result['vulnerability']}: {result['by_sector']}",
+    )
+
+
 @app.command("worker")
 def worker(
     broker: Annotated[

@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from clearinghouse.access.models import Organization
 from clearinghouse.core.clock import Clock
 from clearinghouse.core.errors import InputError
 from clearinghouse.formats.sbom.records import Inventory as SbomInventory
@@ -211,3 +212,34 @@ def components_of(session: Session, *, inventory_ids: Sequence[int]) -> list[Inv
             .order_by(InventoryComponent.inventory_id, InventoryComponent.id)
         )
     )
+
+
+def find_advisory(session: Session, *, identifier: str) -> Advisory | None:
+    """A stored advisory by OSV id, else by an alias (CVE, GHSA …)."""
+    record = session.scalars(
+        select(AdvisoryRecord.record).where(AdvisoryRecord.osv_id == identifier)
+    ).first()
+    if record is None:
+        quoted = orjson.dumps(identifier).decode()
+        record = session.scalars(
+            select(AdvisoryRecord.record)
+            .where(AdvisoryRecord.aliases.contains(quoted))
+            .order_by(AdvisoryRecord.id)
+        ).first()
+    return parse_advisory(orjson.loads(record)) if record is not None else None
+
+
+def current_components_in(
+    session: Session, *, ecosystems: Sequence[str]
+) -> list[tuple[InventoryComponent, str, str, str | None]]:
+    """(component, product, organization, sector) of current inventories in ``ecosystems``."""
+    if not ecosystems:
+        return []
+    rows = session.execute(
+        select(InventoryComponent, Inventory.product, Organization.name, Organization.sector)
+        .join(Inventory, InventoryComponent.inventory_id == Inventory.id)
+        .join(Organization, Inventory.organization_id == Organization.id)
+        .where(Inventory.current.is_(True), InventoryComponent.ecosystem.in_(list(ecosystems)))
+        .order_by(Organization.name, InventoryComponent.id)
+    )
+    return [(row[0], row[1], row[2], row[3]) for row in rows]

@@ -14,17 +14,28 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from clearinghouse.access import service as access_service
+from clearinghouse.access.roles import OrgKind, Role
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit import service as audit_service
-from clearinghouse.core.errors import InputError
+from clearinghouse.core.errors import InputError, NotFoundError, PermissionDeniedError
+from clearinghouse.dedup import queries as dedup_queries
 from clearinghouse.formats.sbom import read_sbom
+from clearinghouse.intake import service as intake_service
+from clearinghouse.intake.models import Finding, FindingContent
 from clearinghouse.inventory import service as inventory_service
+from clearinghouse.inventory.advisories import Advisory, parse_advisory
 from clearinghouse.inventory.matching import AdvisoryIndex
 from clearinghouse.inventory.models import Inventory, InventoryComponent
+from clearinghouse.inventory.packages import osv_package
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.prioritization import service as prioritization_service
 from clearinghouse.prioritization import signals
+from clearinghouse.vulns.models import Vulnerability
 
 _index_lock = threading.Lock()
 _index_cache: dict[str, tuple[tuple[int, str | None], AdvisoryIndex]] = {}
@@ -139,10 +150,13 @@ def _component_matches(
 
 
 def matches(rt: Runtime, *, organization: str) -> dict[str, Any]:
-    """Every advisory affecting a component of ``organization``'s current inventories."""
+    """Every advisory affecting a component of ``organization``'s current inventories: the
+    feeds' advisories, and the clearinghouse's own vulnerabilities the organization may see."""
     index = advisory_index(rt)
     with rt.db.session() as session:
         org = access_service.get_org_by_name_or_raise(session, name=organization)
+        viewer = access_service.viewer_for_org(org, role=Role.VIEWER)
+        own = AdvisoryIndex.build(own_advisories(session, viewer=viewer))
         inventories = inventory_service.current_inventories(session, organization_id=org.id)
         products = {row.id: row.product for row in inventories}
         components = inventory_service.components_of(session, inventory_ids=list(products))
@@ -152,8 +166,13 @@ def matches(rt: Runtime, *, organization: str) -> dict[str, Any]:
         rows, why = _component_matches(index, component)
         if why is not None:
             unmatchable[why] = unmatchable.get(why, 0) + 1
+        own_rows, _ = _component_matches(own, component)
         for row in rows:
-            found.append({"product": products[component.inventory_id], **row})
+            found.append({"product": products[component.inventory_id], "source": "feed", **row})
+        for row in own_rows:
+            found.append(
+                {"product": products[component.inventory_id], "source": "clearinghouse", **row}
+            )
     return {
         "organization": organization,
         "inventories": len(products),
@@ -237,4 +256,147 @@ def report(rt: Runtime, *, organization: str, today: dt.date | None = None) -> d
         "date": today.isoformat(),
         "items": rows,
         "not_matchable": found["not_matchable"],
+    }
+
+
+# --- the clearinghouse's own vulnerabilities -------------------------------------------------
+
+
+def _own_affected(details: dict[str, Any], target: str | None, version: str | None) -> list[Any]:
+    """OSV ``affected`` entries a finding states: its ranges, or its target purl at a version."""
+    entries: list[Any] = []
+    for item in details.get("affected") or []:
+        if not isinstance(item, dict):
+            continue
+        ecosystem, name = item.get("ecosystem"), item.get("name")
+        if (not ecosystem or not name) and item.get("purl"):
+            identity = osv_package(item["purl"])
+            if identity is None:
+                continue
+            ecosystem, name = identity.ecosystem, identity.name
+        if not ecosystem or not name:
+            continue
+        ranges = orjson.loads(item["ranges_json"]) if item.get("ranges_json") else []
+        entries.append(
+            {
+                "package": {"ecosystem": ecosystem, "name": name},
+                "ranges": ranges if isinstance(ranges, list) else [],
+                "versions": list(item.get("versions") or []),
+            }
+        )
+    if not entries and target and target.startswith("pkg:"):
+        try:
+            identity = osv_package(target)
+        except InputError:
+            identity = None
+        at = version or (identity.version if identity else None)
+        if identity is not None and at:
+            entries.append(
+                {
+                    "package": {"ecosystem": identity.ecosystem, "name": identity.name},
+                    "versions": [at],
+                }
+            )
+    return entries
+
+
+def own_advisories(session: Session, *, viewer: Viewer) -> list[Advisory]:
+    """The clearinghouse's vulnerabilities as advisories, from the findings ``viewer`` may see
+    (an embargoed one takes part only for those it is shared with)."""
+    rows = session.execute(
+        select(
+            Vulnerability.public_id,
+            FindingContent.details,
+            FindingContent.target,
+            FindingContent.version,
+            FindingContent.aliases,
+            FindingContent.title,
+        )
+        .join(Finding, Finding.vulnerability_id == Vulnerability.id)
+        .join(FindingContent, Finding.content_digest == FindingContent.digest)
+        .where(intake_service.finding_visible(viewer), Vulnerability.merged_into_id.is_(None))
+        .order_by(Vulnerability.id, Finding.id)
+    )
+    grouped: dict[str, dict[str, Any]] = {}
+    for public_id, details, target, version, aliases, title in rows:
+        affected = _own_affected(orjson.loads(details or "{}"), target, version)
+        if not affected:
+            continue
+        entry = grouped.setdefault(
+            public_id, {"id": public_id, "summary": title, "aliases": [], "affected": []}
+        )
+        entry["affected"].extend(affected)
+        entry["aliases"].extend(a for a in orjson.loads(aliases or "[]") if a != public_id)
+    advisories = []
+    for raw in grouped.values():
+        raw["aliases"] = sorted(set(raw["aliases"]))
+        try:
+            advisories.append(parse_advisory(raw))
+        except InputError:
+            continue  # a finding's ranges that are not OSV-shaped cannot be matched
+    return advisories
+
+
+# --- exposure: the coordinator's view --------------------------------------------------------
+
+
+def _advisory_for(session: Session, *, viewer: Viewer, vuln_id: str) -> Advisory:
+    if vuln_id.upper().startswith("CH-"):
+        vuln = dedup_queries.get_visible_or_raise(session, viewer=viewer, public_id=vuln_id)
+        for advisory in own_advisories(session, viewer=viewer):
+            if advisory.id == vuln.public_id:
+                return advisory
+        raise InputError(
+            f"vulnerability {vuln.public_id} names no affected package and version: "
+            "nothing to match inventories against"
+        )
+    record = inventory_service.find_advisory(session, identifier=vuln_id)
+    if record is None:
+        raise NotFoundError(f"no advisory {vuln_id} in the feeds (OSV id or alias)")
+    return record
+
+
+def exposure(rt: Runtime, *, viewer: Viewer, vuln_id: str) -> dict[str, Any]:
+    """Which organizations' current inventories a vulnerability affects, by sector.
+
+    Coordinators (and the local operator) only: it says who runs what. A clearinghouse
+    vulnerability under embargo is matched too, which is the point of sizing its impact
+    before disclosure; reading it is audited like any restricted read.
+    """
+    if not (viewer.superuser or viewer.kind is OrgKind.COORDINATOR):
+        raise PermissionDeniedError("exposure is for coordinators")
+    with rt.db.session() as session:
+        advisory = _advisory_for(session, viewer=viewer, vuln_id=vuln_id)
+        index = AdvisoryIndex.build([advisory])
+        ecosystems = sorted({p.ecosystem.split(":", 1)[0] for p in advisory.affected})
+        rows = inventory_service.current_components_in(session, ecosystems=ecosystems)
+        exposed: dict[str, dict[str, Any]] = {}
+        for component, product, org_name, sector in rows:
+            hits, _ = _component_matches(index, component)
+            if not hits:
+                continue
+            entry = exposed.setdefault(
+                org_name, {"organization": org_name, "sector": sector, "components": []}
+            )
+            entry["components"].append({"product": product, "purl": component.purl})
+        audit_service.append(
+            session,
+            clock=rt.clock,
+            viewer=viewer,
+            action="exposure.read",
+            object_type="vulnerability",
+            object_id=advisory.id,
+            detail={"organizations": len(exposed)},
+        )
+    by_sector: dict[str, int] = {}
+    for entry in exposed.values():
+        key = entry["sector"] or "unspecified"
+        by_sector[key] = by_sector.get(key, 0) + 1
+    return {
+        "vulnerability": advisory.id,
+        "aliases": list(advisory.aliases),
+        "organizations": sorted(
+            exposed.values(), key=lambda e: (e["sector"] or "", e["organization"])
+        ),
+        "by_sector": dict(sorted(by_sector.items())),
     }
