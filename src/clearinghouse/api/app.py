@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from clearinghouse import __version__
 from clearinghouse.api import problems
+from clearinghouse.api.inventory_routes import router as inventory_router
 from clearinghouse.api.limits import BodyLimit
 from clearinghouse.api.routes import router
 from clearinghouse.api.validation_routes import router as validation_router
@@ -59,6 +60,7 @@ def create_app(runtime: Runtime | None = None, *, run_workers: bool | None = Non
     problems.install(app)
     app.include_router(router)
     app.include_router(validation_router)
+    app.include_router(inventory_router)
     app.add_middleware(BodyLimit)
 
     @app.get("/healthz", include_in_schema=False)

@@ -2,8 +2,8 @@
 
 JSON bodies (organizations, tokens, grants, merge, split, validations) and the raw diff of
 ``POST /vulns/{id}/patches`` (at most 1 MiB, the patch validator's own limit) are small and
-capped here; only the submission upload is large, and it has its own streaming limit
-(``max_upload_bytes``), so it alone is exempt. Past the cap the app is
+capped here; only the uploads (a submission, an SBOM) are large, and they have their own
+streaming limit (``max_upload_bytes``), so they alone are exempt. Past the cap the app is
 told the client went away, whatever it would answer is dropped, and a 413 problem+json goes
 out instead (FastAPI would otherwise report any failure while reading a body as a 400).
 """
@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearinghouse.core.errors import TooLargeError
 
 JSON_BODY_MAX_BYTES = 1_048_576
-UPLOAD_PATH = "/api/v1/submissions"
+UPLOAD_PATHS = frozenset({"/api/v1/submissions", "/api/v1/inventories"})
 _PROBLEM_TYPE = "https://clearinghouse.invalid/problems/" + TooLargeError.type_slug
 
 
@@ -26,7 +26,7 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == UPLOAD_PATH:
+        if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or ()).get(b"content-length", b"")

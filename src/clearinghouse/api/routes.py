@@ -117,7 +117,7 @@ def _spool_limit_error(limit: int) -> TooLargeError:
     return TooLargeError(f"upload: more than {limit} bytes (the configured limit)")
 
 
-async def _spool(request: Request, limit: int) -> Path:
+async def spool(request: Request, limit: int) -> Path:
     """Stream the body to a temporary file, refusing it as soon as it passes ``limit``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -159,7 +159,7 @@ async def create_submission(
     """Upload one document (the raw bytes as the body): SARIF, OSV, CVE 5, CSAF or native."""
     allowed(viewer, Action.SUBMIT)
     label = Tlp.parse(tlp) if tlp else None
-    path = await _spool(request, runtime.settings.max_upload_bytes)
+    path = await spool(request, runtime.settings.max_upload_bytes)
     try:
         outcome, doc = await run_in_threadpool(
             _import, runtime, viewer, path, format, target, label, tuple(share_with or ())
