@@ -75,6 +75,26 @@ def test_demo_runs_every_capability(tmp_path: Path) -> None:
     if shutil.which("gcc") or shutil.which("clang"):
         assert first["crash_type"] == "Heap-buffer-overflow WRITE 1"
         assert first["severity"] == "high"
+    # Inventories: three operators' SBOMs in three formats, each with its prioritized report;
+    # the embargoed vulnerability's exposure reaches the coordinator only.
+    inventories = report["inventories"]
+    assert inventories["feed"]["withdrawn"] == 1
+    reports = inventories["reports"]
+    hospital = [(i["purl"], i["vulnerability"]) for i in reports["Valley Rural Hospital"]["items"]]
+    assert hospital == [
+        ("pkg:pypi/medrecord-parser@2.4.0", "DEMO-2026-0001"),
+        ("pkg:pypi/pump-telemetry@0.9.4", "DEMO-2026-0006"),  # last_affected is inclusive
+    ]
+    bank = reports["First Community Bank"]["items"]
+    assert [i["vulnerability"] for i in bank] == ["DEMO-2026-0003"]  # 0004 was fixed in 3.2.0
+    [water] = reports["Riverside Water Utility"]["items"]
+    assert water["kev"] is True
+    assert water["deadline"] == "2026-12-11"  # the KEV due date
+    embargoed = inventories["embargoed"]
+    assert [o["organization"] for o in embargoed["exposure"]["organizations"]] == [
+        "Valley Rural Hospital"
+    ]
+    assert embargoed["hospital_sees"] is False
     assert api["run_read_by_Acme Maintainers"] == 200
     assert api["run_read_by_Valley Rural Hospital"] == 404
 

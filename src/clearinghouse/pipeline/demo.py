@@ -14,6 +14,11 @@ vendor's patch is validated (and a patch that breaks the tests is caught). It pr
 target built with gcc or clang; on a machine with only Python it uses the Python target, and
 without bubblewrap it falls back to an unisolated restricted subprocess and says so loudly.
 
+Then inventories: an advisory feed, a KEV excerpt and EPSS scores are loaded (demo records
+written for the demo), a hospital, a bank and a water utility import their SBOMs (CycloneDX
+JSON, SPDX JSON, CycloneDX XML) and each gets its prioritized report; a lab's embargoed finding
+in a package the hospital runs shows its exposure to the coordinator, and to no one else.
+
 Finally it serves the real HTTP API on a loopback port and reads it as each organization to
 show TLP enforcement, and verifies the audit chain. Demo documents ship in ``demo_assets/``.
 """
@@ -35,6 +40,7 @@ from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy import select
 
 from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import OrgKind, Role, Sector
@@ -43,9 +49,12 @@ from clearinghouse.audit import service as audit_service
 from clearinghouse.core.errors import ClearinghouseError, InputError
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.infra.settings import Settings
+from clearinghouse.intake.models import Finding
 from clearinghouse.pipeline import (
     admin_flow,
+    feeds_flow,
     intake_flow,
+    inventory_flow,
     patch_flow,
     read_flow,
     submit_flow,
@@ -55,6 +64,7 @@ from clearinghouse.pipeline import (
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.validation.patching import PatchToolMissingError
 from clearinghouse.validation.target import DOCUMENT, parse_manifest
+from clearinghouse.vulns.models import Vulnerability
 
 MARKER = ".clearinghouse-demo"
 Echo = Callable[[str], None] | None
@@ -66,6 +76,14 @@ ORGS: tuple[tuple[str, OrgKind, Sector | None], ...] = (
     ("Acme Maintainers", OrgKind.VENDOR, None),
     ("Valley Rural Hospital", OrgKind.OPERATOR, Sector.HEALTHCARE),
     ("QuickScan AI", OrgKind.AI_LAB, None),
+    ("First Community Bank", OrgKind.OPERATOR, Sector.FINANCE),
+    ("Riverside Water Utility", OrgKind.OPERATOR, Sector.WATER),
+)
+# (operator, SBOM asset): what each critical-infrastructure operator runs
+SBOMS: tuple[tuple[str, str], ...] = (
+    ("Valley Rural Hospital", "hospital-sbom.cdx.json"),
+    ("First Community Bank", "bank-sbom.spdx.json"),
+    ("Riverside Water Utility", "water-sbom.cdx.xml"),
 )
 TARGETS = Path(str(resources.files("clearinghouse.validation") / "targets"))
 
@@ -335,7 +353,9 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
     validation = _validation_step(runtime, target_dir, submit_bytes, viewers, say)
     report["validation"] = validation
 
-    say("8. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
+    report["inventories"] = _inventory_step(runtime, submit_bytes, viewers, say)
+
+    say("9. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
     api: dict[str, Any] = {}
     with _ApiServer(root) as base, httpx.Client(base_url=base, timeout=30) as client:
         for name, _, _ in ORGS:
@@ -377,7 +397,7 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
         verdict = audit_service.verify_chain(session)
     report["audit"] = {"ok": verdict.ok, "events": verdict.events}
     say(
-        f"9. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
+        f"10. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
         "(every write and every restricted read)"
     )
     runtime.close()
@@ -473,3 +493,87 @@ def _validation_step(
         "slop_verdict": slop["verdict"],
         "patches": verdicts,
     }
+
+
+def _asset_path(name: str) -> Path:
+    return Path(str(resources.files("clearinghouse.pipeline") / "demo_assets" / name))
+
+
+def _inventory_step(
+    runtime: Runtime,
+    submit: Callable[[bytes, str, Tlp, tuple[str, ...]], dict[str, Any]],
+    viewers: dict[str, Any],
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    """Feeds, three operators' SBOMs and reports, and an embargoed vulnerability's exposure."""
+    feed = feeds_flow.import_feed(
+        runtime, viewer=LOCAL_ADMIN, path=_asset_path("demo-feed.json"), source="osv:demo"
+    )
+    kev = feeds_flow.import_kev(runtime, viewer=LOCAL_ADMIN, path=_asset_path("demo-kev.json"))
+    epss = feeds_flow.import_epss(runtime, viewer=LOCAL_ADMIN, path=_asset_path("demo-epss.csv"))
+    say(
+        f"8. Inventories: {feed['new']} advisories ({feed['withdrawn']} withdrawn), "
+        f"{kev['entries']} KEV entry, {epss['scores']} EPSS scores loaded"
+    )
+    out: dict[str, Any] = {"feed": feed, "reports": {}}
+    for org, asset in SBOMS:
+        with resources.as_file(_asset_path(asset)) as path:
+            imported = inventory_flow.import_inventory(
+                runtime, viewer=viewers[org], organization=org, chunks=[path.read_bytes()]
+            )
+        result = inventory_flow.report(runtime, organization=org)
+        out["reports"][org] = result
+        say(
+            f"   {org:<24} {asset:<24} {imported['product']!r}: {imported['components']} "
+            f"components, {len(result['items'])} to fix"
+        )
+        for item in result["items"]:
+            say(
+                f"     {item['deadline']}  {item['purl']:<44} {item['vulnerability']:<15} "
+                f"SSVC {item['ssvc']:<12} {item['reason'].split(': ', 1)[-1]}"
+            )
+    # An AI lab's embargoed (AMBER) report in a package the hospital runs.
+    embargoed = submit(
+        _native_finding(
+            target="pkg:pypi/tiffkit@2.3.0", title="Heap overflow in tiffkit's strip decoder"
+        ),
+        "Lab Alpha",
+        Tlp.AMBER,
+        (),
+    )
+    with runtime.db.session() as session:
+        vuln = read_flow_vuln_of(session, embargoed["submission"])
+        coordinator = access_service.viewer_for_org(
+            access_service.get_org_by_name_or_raise(session, name="Coordination Center"),
+            role=Role.ANALYST,
+        )
+    exposure = inventory_flow.exposure(runtime, viewer=coordinator, vuln_id=vuln)
+    names = ", ".join(f"{o['organization']} ({o['sector']})" for o in exposure["organizations"])
+    say(f"   Lab Alpha's embargoed {vuln} (tiffkit 2.3.0): the coordinator sees it exposes {names}")
+    try:
+        inventory_flow.exposure(runtime, viewer=viewers["Valley Rural Hospital"], vuln_id=vuln)
+        refused = "allowed (unexpected)"
+    except ClearinghouseError as error:
+        refused = f"refused ({error})"
+    hospital_matches = inventory_flow.matches(runtime, organization="Valley Rural Hospital")
+    sees = vuln in {m["vulnerability"] for m in hospital_matches["matches"]}
+    say(f"   the hospital asking for exposure is {refused}; its own matches show it: {sees}")
+    out["embargoed"] = {"vulnerability": vuln, "exposure": exposure, "hospital_sees": sees}
+    return out
+
+
+def _native_finding(*, target: str, title: str) -> bytes:
+    finding = {"target": target, "title": title, "provenance": {"tool": "demo-agent"}}
+    return orjson.dumps(
+        {"format": "clearinghouse-findings", "version": "1.0", "findings": [finding]}
+    )
+
+
+def read_flow_vuln_of(session: Any, submission: int) -> str:
+    """The public id of the vulnerability a one-finding submission's finding joined."""
+    row = session.execute(
+        select(Vulnerability.public_id)
+        .join(Finding, Finding.vulnerability_id == Vulnerability.id)
+        .where(Finding.submission_id == submission)
+    ).first()
+    return str(row[0])
