@@ -520,6 +520,26 @@ def feeds_import(
     )
 
 
+@feeds_app.command("sync")
+def feeds_sync(
+    source: Annotated[str, typer.Argument(help="The feed to download: osv.")],
+    ecosystem: Annotated[str, typer.Option(help="OSV ecosystem, e.g. PyPI, Go, npm.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Download a feed (OSV's per-ecosystem all.zip) and import it; needs the internet."""
+    if source != "osv":
+        raise typer.BadParameter("only 'osv' can be synced", param_hint="SOURCE")
+    rt = runtime()
+
+    def progress(records: int) -> None:
+        sys.stderr.write(f"read {records} records\n")
+
+    emit(
+        feeds_flow.sync_osv(rt, viewer=LOCAL_ADMIN, ecosystem=ecosystem, progress=progress),
+        as_json=as_json,
+    )
+
+
 @feeds_app.command("kev")
 def feeds_kev(
     file: Annotated[Path, typer.Argument(help="known_exploited_vulnerabilities.json")],

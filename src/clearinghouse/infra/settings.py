@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # Celery broker (redis://… or amqp://…). Unset: runs go to the in-process pool of the
     # process that serves the API, or wait for ``clearinghouse validation work``.
     broker_url: str | None = None
+    # Where ``feeds sync osv`` downloads ``<ecosystem>/all.zip`` from (OSV's public bucket).
+    osv_base_url: str = Field(
+        default="https://osv-vulnerabilities.storage.googleapis.com", pattern=r"^https?://"
+    )
     broker_queue: str = Field(
         default="clearinghouse.validation", pattern=r"^[A-Za-z0-9_.:-]{1,100}$"
     )

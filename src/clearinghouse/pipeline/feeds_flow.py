@@ -12,11 +12,14 @@ directory claims) and at most ``MAX_FEED_BYTES`` in all, so a zip bomb stops at 
 
 from __future__ import annotations
 
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
+import httpx
 import orjson
 
 from clearinghouse.access.visibility import Viewer
@@ -27,6 +30,7 @@ from clearinghouse.formats.epss import read_epss
 from clearinghouse.formats.kev import read_kev
 from clearinghouse.inventory import service as inventory_service
 from clearinghouse.inventory.advisories import Advisory, parse_advisory, records_of
+from clearinghouse.inventory.versions import SUPPORTED, canonical_ecosystem
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.prioritization import service as prioritization_service
 
@@ -160,3 +164,46 @@ def import_epss(rt: Runtime, *, viewer: Viewer, path: Path) -> dict[str, Any]:
             detail={"score_date": scores.score_date, "scores": count},
         )
     return {"source": "epss", "score_date": scores.score_date, "scores": count}
+
+
+def sync_osv(
+    rt: Runtime,
+    *,
+    viewer: Viewer,
+    ecosystem: str,
+    progress: Progress | None = None,
+    timeout_s: float = 300.0,
+) -> dict[str, Any]:
+    """Download OSV's ``<ecosystem>/all.zip`` and import it (the bucket's own layout).
+
+    The download streams to a temporary file under the feed size cap and is imported only once
+    complete, so an interrupted download changes nothing.
+    """
+    try:
+        canonical = canonical_ecosystem(ecosystem)
+    except InputError:
+        raise InputError(
+            f"--ecosystem: {ecosystem!r} is not one of {', '.join(sorted(SUPPORTED))}"
+        ) from None
+    url = f"{rt.settings.osv_base_url.rstrip('/')}/{quote(canonical)}/all.zip"
+    with tempfile.TemporaryDirectory(prefix="clearinghouse-osv-") as scratch:
+        target = Path(scratch) / "all.zip"
+        received = 0
+        try:
+            with httpx.stream("GET", url, timeout=timeout_s, follow_redirects=True) as response:
+                if response.status_code != 200:
+                    raise InputError(f"{url} answered {response.status_code}")
+                with target.open("wb") as out:
+                    for chunk in response.iter_bytes(1 << 20):
+                        received += len(chunk)
+                        if received > MAX_FEED_BYTES:
+                            raise TooLargeError(f"{url}: larger than {MAX_FEED_BYTES} bytes")
+                        out.write(chunk)
+        except httpx.HTTPError as error:
+            raise InputError(f"could not download {url}: {error}") from None
+        if not zipfile.is_zipfile(target):
+            raise InputError(f"{url} did not return a zip archive")
+        result = import_feed(
+            rt, viewer=viewer, path=target, source=f"osv:{canonical}", progress=progress
+        )
+    return {**result, "url": url, "bytes": received}
