@@ -364,6 +364,12 @@ def test_openapi_lists_every_route(world: World) -> None:
         ("POST", "/api/v1/findings/{finding_id}/validations"),
         ("GET", "/api/v1/validations/{run_id}"),
         ("POST", "/api/v1/vulns/{vuln_id}/patches"),
+        ("POST", "/api/v1/inventories"),
+        ("GET", "/api/v1/inventories"),
+        ("GET", "/api/v1/inventories/matches"),
+        ("GET", "/api/v1/inventories/report"),
+        ("GET", "/api/v1/exposure/{vuln_id}"),
+        ("POST", "/api/v1/vex"),
     }
     assert listed == expected
     # the routes a caller must authenticate for say so

@@ -302,3 +302,116 @@ def triage_flow_share(runtime: Runtime, owner: str, submission: int, recipient: 
             org=org,
             clock=runtime.clock,
         )
+
+
+def openvex(author: str, statements: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps(
+        {
+            "@context": "https://openvex.dev/ns/v0.2.0",
+            "@id": f"https://example.org/vex/{author}",
+            "author": author,
+            "timestamp": "2026-11-20T00:00:00Z",
+            "version": 1,
+            "statements": statements,
+        }
+    )
+
+
+def test_vex_statements_suppress_or_annotate_matches(
+    runtime: Runtime, make_org: OrgFactory, tmp_path: Path
+) -> None:
+    make_org("First Bank", kind=OrgKind.OPERATOR, sector=Sector.FINANCE)
+    make_org("Other Bank", kind=OrgKind.OPERATOR, sector=Sector.FINANCE)
+    make_org("Ledger Vendor", kind=OrgKind.VENDOR)
+    feed = tmp_path / "feed.json"
+    feed.write_bytes(
+        orjson.dumps(
+            [
+                {
+                    "id": f"DEMO-{n}",
+                    "modified": "2026-11-01T00:00:00Z",
+                    "aliases": [f"CVE-2026-9910{n}"],
+                    "affected": [
+                        {
+                            "package": {"ecosystem": "npm", "name": "ledger-core"},
+                            "ranges": [
+                                {
+                                    "type": "SEMVER",
+                                    "events": [{"introduced": "0"}, {"fixed": "9.0.0"}],
+                                }
+                            ],
+                        }
+                    ],
+                }
+                for n in (1, 2, 3)
+            ]
+        )
+    )
+    feeds_flow.import_feed(runtime, viewer=LOCAL_ADMIN, path=feed)
+    for org in ("First Bank", "Other Bank"):
+        inventory_flow.import_inventory(
+            runtime,
+            viewer=LOCAL_ADMIN,
+            organization=org,
+            chunks=[cyclonedx("Teller", "1", ["pkg:npm/ledger-core@3.3.0"])],
+        )
+
+    def statuses(org: str, *, everything: bool = False) -> dict[str, str | None]:
+        found = inventory_flow.matches(runtime, organization=org, include_suppressed=everything)
+        return {m["vulnerability"]: (m["vex"] or {}).get("status") for m in found["matches"]}
+
+    assert statuses("First Bank") == {"DEMO-1": None, "DEMO-2": None, "DEMO-3": None}
+    # The bank's own statement: not affected by CVE-2026-99101 (an alias), under
+    # investigation for DEMO-2.
+    recorded = inventory_flow.import_vex(
+        runtime,
+        viewer=LOCAL_ADMIN,
+        organization="First Bank",
+        chunks=[
+            openvex(
+                "First Bank",
+                [
+                    {
+                        "vulnerability": {"name": "CVE-2026-99101"},
+                        "products": [{"@id": "pkg:npm/ledger-core@3.3.0"}],
+                        "status": "not_affected",
+                        "justification": "vulnerable_code_not_in_execute_path",
+                    },
+                    {
+                        "vulnerability": {"name": "DEMO-2"},
+                        "products": [{"@id": "pkg:npm/ledger-core@3.3.0"}],
+                        "status": "under_investigation",
+                    },
+                ],
+            )
+        ],
+    )
+    assert recorded["statements"] == 2
+    assert statuses("First Bank") == {"DEMO-2": "under_investigation", "DEMO-3": None}
+    assert statuses("First Bank", everything=True)["DEMO-1"] == "not_affected"
+    assert statuses("Other Bank") == {"DEMO-1": None, "DEMO-2": None, "DEMO-3": None}
+    # The vendor's statement covers every operator running any version of its package.
+    inventory_flow.import_vex(
+        runtime,
+        viewer=LOCAL_ADMIN,
+        organization="Ledger Vendor",
+        chunks=[
+            openvex(
+                "Ledger Vendor",
+                [
+                    {
+                        "vulnerability": {"name": "CVE-2026-99103"},
+                        "products": [{"@id": "pkg:npm/ledger-core"}],
+                        "status": "not_affected",
+                        "justification": "vulnerable_code_not_present",
+                    }
+                ],
+            )
+        ],
+    )
+    assert statuses("Other Bank") == {"DEMO-1": None, "DEMO-2": None}
+    assert statuses("First Bank") == {"DEMO-2": "under_investigation"}
+    with pytest.raises(InputError):
+        inventory_flow.import_vex(
+            runtime, viewer=LOCAL_ADMIN, organization="First Bank", chunks=[b'{"hello": 1}']
+        )

@@ -66,10 +66,33 @@ def list_inventories(runtime: RuntimeDep, viewer: ViewerDep) -> list[dict[str, A
 
 
 @router.get("/inventories/matches")
-def inventory_matches(runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
-    """Advisories affecting the caller's organization's current inventories."""
+def inventory_matches(
+    runtime: RuntimeDep, viewer: ViewerDep, include_suppressed: bool = False
+) -> dict[str, Any]:
+    """Advisories affecting the caller's organization's current inventories (matches VEX
+    says are not_affected or fixed only with ``include_suppressed``)."""
     allowed(viewer, Action.READ)
-    return inventory_flow.matches(runtime, organization=_own_organization(viewer))
+    return inventory_flow.matches(
+        runtime, organization=_own_organization(viewer), include_suppressed=include_suppressed
+    )
+
+
+@router.post("/vex", status_code=201)
+async def import_vex(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+    """Record a VEX document (OpenVEX, CycloneDX VEX or CSAF VEX as the body) as the caller's
+    organization's statements."""
+    allowed(viewer, Action.SUBMIT)
+    organization = _own_organization(viewer)
+    path = await spool(request, runtime.settings.max_upload_bytes)
+    try:
+        result: dict[str, Any] = await run_in_threadpool(
+            lambda: inventory_flow.import_vex(
+                runtime, viewer=viewer, organization=organization, chunks=iter_file(path)
+            )
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    return result
 
 
 @router.get("/inventories/report")

@@ -2,10 +2,11 @@
 
 JSON bodies (organizations, tokens, grants, merge, split, validations) and the raw diff of
 ``POST /vulns/{id}/patches`` (at most 1 MiB, the patch validator's own limit) are small and
-capped here; only the uploads (a submission, an SBOM) are large, and they have their own
-streaming limit (``max_upload_bytes``), so they alone are exempt. Past the cap the app is
-told the client went away, whatever it would answer is dropped, and a 413 problem+json goes
-out instead (FastAPI would otherwise report any failure while reading a body as a 400).
+capped here; only the uploads (a submission, an SBOM, a VEX document) are large, and they
+have their own streaming limit (``max_upload_bytes``), so they alone are exempt. Past the
+cap the app is told the client went away, whatever it would answer is dropped, and a 413
+problem+json goes out instead (FastAPI would otherwise report any failure while reading a
+body as a 400).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearinghouse.core.errors import TooLargeError
 
 JSON_BODY_MAX_BYTES = 1_048_576
-UPLOAD_PATHS = frozenset({"/api/v1/submissions", "/api/v1/inventories"})
+UPLOAD_PATHS = frozenset({"/api/v1/submissions", "/api/v1/inventories", "/api/v1/vex"})
 _PROBLEM_TYPE = "https://clearinghouse.invalid/problems/" + TooLargeError.type_slug
 
 

@@ -586,6 +586,33 @@ def inventory_import(
     )
 
 
+@inventory_app.command("vex")
+def inventory_vex(
+    file: Annotated[Path, typer.Argument(help="OpenVEX, CycloneDX VEX or CSAF VEX (JSON).")],
+    org: Annotated[str, typer.Option(help="The organization issuing the statements.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Record VEX statements: not_affected and fixed suppress matches, the others annotate.
+
+    An operator's statements apply to its own inventories; a vendor's or coordinator's to
+    everyone's.
+    """
+    if str(file) == "-":
+        chunks: Any = iter(lambda: sys.stdin.buffer.read(1 << 20), b"")
+    else:
+        if not file.is_file():
+            raise InputError(f"FILE: {file} is not a readable file")
+        chunks = iter_file(file)
+    rt = runtime()
+    with rt.db.session() as session:
+        organization = access_service.get_org_by_name_or_raise(session, name=org)
+        viewer = access_service.viewer_for_org(organization, role=Role.SUBMITTER)
+    emit(
+        inventory_flow.import_vex(rt, viewer=viewer, organization=org, chunks=chunks),
+        as_json=as_json,
+    )
+
+
 @inventory_app.command("list")
 def inventory_list(
     org: Annotated[str, typer.Option(help="The organization.")], as_json: JsonFlag = False
@@ -601,11 +628,15 @@ def inventory_list(
 
 @inventory_app.command("matches")
 def inventory_matches(
-    org: Annotated[str, typer.Option(help="The organization.")], as_json: JsonFlag = False
+    org: Annotated[str, typer.Option(help="The organization.")],
+    all_matches: Annotated[
+        bool, typer.Option("--all", help="Include matches VEX says are not_affected or fixed.")
+    ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Advisories affecting the organization's current inventories, by OSV's rules."""
     rt = runtime()
-    result = inventory_flow.matches(rt, organization=org)
+    result = inventory_flow.matches(rt, organization=org, include_suppressed=all_matches)
     if as_json:
         emit_json(result["matches"])
         return

@@ -67,3 +67,27 @@ class InventoryComponent(Base):
     name: Mapped[str] = mapped_column(String(500))
     version: Mapped[str | None] = mapped_column(String(200))
     cpes: Mapped[str] = mapped_column(Text)  # JSON list
+
+
+class VexRecord(Base):
+    """One VEX statement as its issuer made it (lists as JSON), in import order (``id``)."""
+
+    __tablename__ = "vex_statements"
+    __table_args__ = (Index("ix_vex_statements_organization", "organization_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(32))
+    vulnerability: Mapped[str] = mapped_column(String(200))
+    aliases: Mapped[str] = mapped_column(Text)
+    products: Mapped[str] = mapped_column(Text)
+    subcomponents: Mapped[str] = mapped_column(Text)
+    versions: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))
+    justification: Mapped[str | None] = mapped_column(String(100))
+    impact_statement: Mapped[str | None] = mapped_column(Text)
+    action_statement: Mapped[str | None] = mapped_column(Text)
+    timestamp: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -12,16 +12,24 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from clearinghouse.access.models import Organization
+from clearinghouse.access.roles import OrgKind
 from clearinghouse.core.clock import Clock
 from clearinghouse.core.errors import InputError
 from clearinghouse.formats.sbom.records import Inventory as SbomInventory
+from clearinghouse.formats.vex.records import VexDocument
 from clearinghouse.inventory.advisories import Advisory, parse_advisory
-from clearinghouse.inventory.models import AdvisoryRecord, Inventory, InventoryComponent
+from clearinghouse.inventory.models import (
+    AdvisoryRecord,
+    Inventory,
+    InventoryComponent,
+    VexRecord,
+)
 from clearinghouse.inventory.packages import osv_package
+from clearinghouse.inventory.vex import Statement
 
 _LOOKUP_BATCH = 500
 
@@ -243,3 +251,78 @@ def current_components_in(
         .order_by(Organization.name, InventoryComponent.id)
     )
     return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+# --- VEX -------------------------------------------------------------------------------------
+
+
+def store_vex(
+    session: Session,
+    *,
+    organization_id: int,
+    document: VexDocument,
+    sha256: str,
+    clock: Clock,
+) -> int:
+    """Store every statement of ``document`` as issued by ``organization_id``."""
+    now = clock.now()
+
+    def dumps(items: Sequence[str]) -> str:
+        return orjson.dumps(list(items)).decode()
+
+    rows = [
+        VexRecord(
+            organization_id=organization_id,
+            document_sha256=sha256,
+            format=document.format,
+            vulnerability=s.vulnerability[:200],
+            aliases=dumps(s.aliases),
+            products=dumps(s.products),
+            subcomponents=dumps(s.subcomponents),
+            versions=dumps(s.versions),
+            status=s.status,
+            justification=s.justification[:100] if s.justification else None,
+            impact_statement=s.impact_statement,
+            action_statement=s.action_statement,
+            timestamp=(s.timestamp or document.timestamp),
+            detail=s.detail,
+            imported_at=now,
+        )
+        for s in document.statements
+    ]
+    session.add_all(rows)
+    session.flush()
+    return len(rows)
+
+
+def vex_for(session: Session, *, organization_id: int) -> list[Statement]:
+    """Statements that speak for ``organization_id``'s inventories: its own, and those of
+    vendors and coordinators (who speak about their products for everyone)."""
+    rows = session.execute(
+        select(VexRecord, Organization.name)
+        .join(Organization, VexRecord.organization_id == Organization.id)
+        .where(
+            or_(
+                VexRecord.organization_id == organization_id,
+                Organization.kind.in_((OrgKind.VENDOR.value, OrgKind.COORDINATOR.value)),
+            )
+        )
+        .order_by(VexRecord.id)
+    )
+    statements = []
+    for row, issuer in rows:
+        statements.append(
+            Statement(
+                order=row.id,
+                issuer=issuer,
+                vulnerability=row.vulnerability,
+                aliases=tuple(orjson.loads(row.aliases)),
+                products=tuple(orjson.loads(row.products)),
+                subcomponents=tuple(orjson.loads(row.subcomponents)),
+                versions=tuple(orjson.loads(row.versions)),
+                status=row.status,
+                justification=row.justification,
+                timestamp=row.timestamp,
+            )
+        )
+    return statements

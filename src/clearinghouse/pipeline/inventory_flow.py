@@ -25,9 +25,11 @@ from clearinghouse.audit import service as audit_service
 from clearinghouse.core.errors import InputError, NotFoundError, PermissionDeniedError
 from clearinghouse.dedup import queries as dedup_queries
 from clearinghouse.formats.sbom import read_sbom
+from clearinghouse.formats.vex import read_vex
 from clearinghouse.intake import service as intake_service
 from clearinghouse.intake.models import Finding, FindingContent
 from clearinghouse.inventory import service as inventory_service
+from clearinghouse.inventory import vex
 from clearinghouse.inventory.advisories import Advisory, parse_advisory
 from clearinghouse.inventory.matching import AdvisoryIndex
 from clearinghouse.inventory.models import Inventory, InventoryComponent
@@ -149,9 +151,35 @@ def _component_matches(
     ], None
 
 
-def matches(rt: Runtime, *, organization: str) -> dict[str, Any]:
+def _with_vex(row: dict[str, Any], statements: list[vex.Statement]) -> dict[str, Any]:
+    statement = (
+        vex.deciding(
+            statements, purl=row["purl"], identifiers=[row["vulnerability"], *row["aliases"]]
+        )
+        if row["purl"]
+        else None
+    )
+    row["vex"] = (
+        {
+            "status": statement.status,
+            "justification": statement.justification,
+            "by": statement.issuer,
+            "timestamp": statement.timestamp,
+        }
+        if statement
+        else None
+    )
+    row["suppressed"] = statement is not None and statement.status in vex.SUPPRESSING
+    return row
+
+
+def matches(rt: Runtime, *, organization: str, include_suppressed: bool = False) -> dict[str, Any]:
     """Every advisory affecting a component of ``organization``'s current inventories: the
-    feeds' advisories, and the clearinghouse's own vulnerabilities the organization may see."""
+    feeds' advisories, and the clearinghouse's own vulnerabilities the organization may see.
+
+    A VEX statement of the organization, or of a vendor or coordinator, that says
+    ``not_affected`` or ``fixed`` suppresses a match; ``include_suppressed`` shows those too.
+    """
     index = advisory_index(rt)
     with rt.db.session() as session:
         org = access_service.get_org_by_name_or_raise(session, name=organization)
@@ -160,6 +188,7 @@ def matches(rt: Runtime, *, organization: str) -> dict[str, Any]:
         inventories = inventory_service.current_inventories(session, organization_id=org.id)
         products = {row.id: row.product for row in inventories}
         components = inventory_service.components_of(session, inventory_ids=list(products))
+        statements = inventory_service.vex_for(session, organization_id=org.id)
     found: list[dict[str, Any]] = []
     unmatchable: dict[str, int] = {}
     for component in components:
@@ -173,11 +202,16 @@ def matches(rt: Runtime, *, organization: str) -> dict[str, Any]:
             found.append(
                 {"product": products[component.inventory_id], "source": "clearinghouse", **row}
             )
+    found = [_with_vex(row, statements) for row in found]
+    suppressed = sum(1 for row in found if row["suppressed"])
+    if not include_suppressed:
+        found = [row for row in found if not row["suppressed"]]
     return {
         "organization": organization,
         "inventories": len(products),
         "components": len(components),
         "matches": found,
+        "suppressed": suppressed,
         "not_matchable": dict(sorted(unmatchable.items())),
         "advisories": index.stats.as_json(),
     }
@@ -399,4 +433,39 @@ def exposure(rt: Runtime, *, viewer: Viewer, vuln_id: str) -> dict[str, Any]:
             exposed.values(), key=lambda e: (e["sector"] or "", e["organization"])
         ),
         "by_sector": dict(sorted(by_sector.items())),
+    }
+
+
+# --- VEX -----------------------------------------------------------------------------------
+
+
+def import_vex(
+    rt: Runtime, *, viewer: Viewer, organization: str, chunks: Iterable[bytes]
+) -> dict[str, Any]:
+    """Store a VEX document's statements as ``organization``'s (OpenVEX, CycloneDX, CSAF)."""
+    stored = rt.blobs.put_stream(chunks, max_bytes=rt.settings.max_upload_bytes)
+    document = read_vex(rt.blobs.get(stored.sha256), limits=rt.limits)
+    with rt.db.session() as session:
+        org = access_service.get_org_by_name_or_raise(session, name=organization)
+        count = inventory_service.store_vex(
+            session, organization_id=org.id, document=document, sha256=stored.sha256, clock=rt.clock
+        )
+        audit_service.append(
+            session,
+            clock=rt.clock,
+            viewer=viewer,
+            action="vex.import",
+            object_type="organization",
+            object_id=org.name,
+            detail={"format": document.format, "statements": count, "sha256": stored.sha256},
+        )
+    statuses: dict[str, int] = {}
+    for statement in document.statements:
+        statuses[statement.status] = statuses.get(statement.status, 0) + 1
+    return {
+        "organization": organization,
+        "format": document.format,
+        "author": document.author,
+        "statements": count,
+        "statuses": dict(sorted(statuses.items())),
     }

@@ -11,7 +11,12 @@ from clearinghouse.audit.models import AuditEvent, AuditHead
 from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
 from clearinghouse.infra.db import Base
 from clearinghouse.intake.models import Finding, FindingContent, Submission
-from clearinghouse.inventory.models import AdvisoryRecord, Inventory, InventoryComponent
+from clearinghouse.inventory.models import (
+    AdvisoryRecord,
+    Inventory,
+    InventoryComponent,
+    VexRecord,
+)
 from clearinghouse.prioritization.models import EpssRecord, KevRecord
 from clearinghouse.validation.models import PatchValidation, Target, ValidationRun
 from clearinghouse.vulns.models import IdCounter, Vulnerability
@@ -38,5 +43,6 @@ __all__ = [
     "Target",
     "TlpGrant",
     "ValidationRun",
+    "VexRecord",
     "Vulnerability",
 ]
