@@ -8,9 +8,12 @@ sorted by version, the last one that applies to ``v`` is an ``introduced``: ``in
 and ``introduced: "0"`` is below everything. Withdrawn records never match.
 
 osv.dev evaluates that by re-parsing every event version on every query. Here each range is
-compiled once into its sorted version keys, and a query is a binary search per range: the
-events strictly below ``v`` all apply, and among events equal to ``v`` only ``introduced`` and
-``fixed`` do. That gives exactly the walk's answer in O(log events).
+compiled once into its sorted version keys (the events strictly below ``v`` all apply, and
+among events equal to ``v`` only ``introduced`` and ``fixed`` do, which is exactly the walk's
+answer), then turned into the disjoint intervals of versions it includes. A package keeps all
+its intervals sorted by upper bound, so a query is one binary search plus a scan of the
+intervals that end at or above the version: for a current version, the few still unfixed.
+Each package entry's ``Match`` is made once, at build time.
 
 Versions are compared with each ecosystem's own ordering (``inventory.versions``); a SEMVER
 range uses Semantic Versioning whatever the package's ecosystem. Package names are normalized
@@ -90,14 +93,46 @@ def compile_range(ecosystem: str, affected_range: Range) -> CompiledRange:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    advisory: int  # index into AdvisoryIndex.advisories
-    ecosystem: str
-    exact_keys: frozenset[Key]
-    exact_strings: frozenset[str]
-    ranges: tuple[CompiledRange, ...]
-    fixed: tuple[str, ...]
+Interval = tuple[Key, bool, Key | None, bool]  # (lo, lo inclusive, hi or None = no end, hi incl.)
+
+
+def intervals_of(compiled: CompiledRange) -> list[Interval]:
+    """The versions ``compiled.includes`` accepts (limits aside), as disjoint intervals.
+
+    Between two consecutive event versions the answer is the state after every event at the
+    lower one; at an event version it is the last ``introduced``/``fixed`` there, else the
+    state before it. Walking the distinct versions once turns that into intervals.
+    """
+    out: list[Interval] = []
+    keys, kinds = compiled.keys, compiled.kinds
+    state: EventKind | None = None
+    start: tuple[Key, bool] | None = None  # where the open interval began
+    i = 0
+    while i < len(keys):
+        key = keys[i]
+        at_point = state
+        j = i
+        while j < len(keys) and keys[j] == key:
+            if kinds[j] is not EventKind.LAST_AFFECTED:
+                at_point = kinds[j]
+            state = kinds[j]
+            j += 1
+        point_in = at_point is EventKind.INTRODUCED
+        after_in = state is EventKind.INTRODUCED
+        if start is not None and not point_in:
+            out.append((start[0], start[1], key, False))
+            start = None
+        if start is None and point_in:
+            start = (key, True)
+        if start is not None and not after_in:
+            out.append((start[0], start[1], key, True))
+            start = None
+        if start is None and after_in:
+            start = (key, False)
+        i = j
+    if start is not None:
+        out.append((start[0], start[1], None, False))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +142,54 @@ class Match:
     fixed_versions: tuple[str, ...]
     summary: str
     severity: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    advisory: int  # index into AdvisoryIndex.advisories
+    match: Match  # the answer for this package entry, made once
+
+
+_INFINITY: Final = (1,)
+
+
+class _Package:
+    """One package's advisories: exact versions by key and string, and the intervals of its
+    ranges per version ordering, sorted by upper bound so a query scans only the intervals that
+    end at or above the version (few, unless the version is old and affected by many)."""
+
+    __slots__ = ("_sorted", "exact_keys", "exact_strings", "limited", "orderings")
+
+    def __init__(self) -> None:
+        self.exact_keys: dict[Key, list[int]] = defaultdict(list)
+        self.exact_strings: dict[str, list[int]] = defaultdict(list)
+        self.limited: list[tuple[int, CompiledRange]] = []  # ranges with ``limit`` events
+        # ordering -> [(upper bound sort key, interval, entry)]
+        self.orderings: dict[str, list[tuple[Key, Interval, int]]] = defaultdict(list)
+        self._sorted: dict[str, tuple[list[Key], list[tuple[Key, Interval, int]]]] = {}
+
+    def add_range(self, entry: int, compiled: CompiledRange) -> None:
+        if compiled.limits:
+            self.limited.append((entry, compiled))
+            return
+        bucket = self.orderings[compiled.ordering]
+        for interval in intervals_of(compiled):
+            hi = interval[2]
+            bucket.append(((0, hi) if hi is not None else _INFINITY, interval, entry))
+        self._sorted.pop(compiled.ordering, None)
+
+    def candidates(self, ordering: str, key: Key) -> Iterable[int]:
+        table = self._sorted.get(ordering)
+        if table is None:
+            rows = sorted(self.orderings.get(ordering, ()), key=lambda row: row[0])
+            table = ([row[0] for row in rows], rows)
+            self._sorted[ordering] = table
+        uppers, rows = table
+        for _upper, (lo, lo_in, hi, hi_in), entry in rows[bisect.bisect_left(uppers, (0, key)) :]:
+            if (lo < key or (lo_in and lo == key)) and (
+                hi is None or key < hi or (hi_in and key == hi)
+            ):
+                yield entry
 
 
 @dataclass
@@ -137,7 +220,8 @@ class AdvisoryIndex:
     def __init__(self) -> None:
         self.advisories: list[Advisory] = []
         self.stats = IndexStats()
-        self._by_package: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
+        self._entries: list[_Entry] = []
+        self._packages: dict[tuple[str, str], _Package] = {}
 
     @classmethod
     def build(cls, advisories: Iterable[Advisory]) -> AdvisoryIndex:
@@ -163,31 +247,40 @@ class AdvisoryIndex:
         except InputError:
             self.stats.unknown_ecosystems[package.ecosystem.split(":", 1)[0]] += 1
             return
-        compiled = []
+        entry = len(self._entries)
+        advisory = self.advisories[position]
+        self._entries.append(
+            _Entry(
+                advisory=position,
+                match=Match(
+                    vulnerability=advisory.id,
+                    aliases=advisory.aliases,
+                    fixed_versions=package.fixed_versions,
+                    summary=advisory.summary,
+                    severity=advisory.severity,
+                ),
+            )
+        )
+        key = (ecosystem, normalize_name(ecosystem, package.name))
+        target = self._packages.get(key)
+        if target is None:
+            target = self._packages[key] = _Package()
         for affected_range in package.ranges:
             self.stats.ranges += 1
             try:
-                compiled.append(compile_range(ecosystem, affected_range))
+                compiled = compile_range(ecosystem, affected_range)
             except InputError:
                 self.stats.unparsed_ranges += 1
-        exact_keys = set()
+                continue
+            target.add_range(entry, compiled)
         for version in package.versions:
+            target.exact_strings[version].append(entry)
             with contextlib.suppress(InputError):  # still matched by its exact string
-                exact_keys.add(_wrapped(ecosystem, version))
+                target.exact_keys[_wrapped(ecosystem, version)].append(entry)
         self.stats.packages += 1
-        self._by_package[(ecosystem, normalize_name(ecosystem, package.name))].append(
-            _Entry(
-                advisory=position,
-                ecosystem=ecosystem,
-                exact_keys=frozenset(exact_keys),
-                exact_strings=frozenset(package.versions),
-                ranges=tuple(compiled),
-                fixed=package.fixed_versions,
-            )
-        )
 
     def packages(self) -> int:
-        return len(self._by_package)
+        return len(self._packages)
 
     def match(self, ecosystem: str, name: str, version: str) -> list[Match]:
         """Advisories affecting ``name`` at ``version``; raises for an unknown ecosystem.
@@ -196,8 +289,8 @@ class AdvisoryIndex:
         spelled the same way, and matches no range.
         """
         canonical = canonical_ecosystem(ecosystem)
-        entries = self._by_package.get((canonical, normalize_name(canonical, name)))
-        if not entries:
+        package = self._packages.get((canonical, normalize_name(canonical, name)))
+        if package is None:
             return []
         keys: dict[str, Key | None] = {}
 
@@ -209,30 +302,21 @@ class AdvisoryIndex:
                     keys[ordering] = None
             return keys[ordering]
 
-        found: dict[int, _Entry] = {}
-        for entry in entries:
-            if entry.advisory in found:
-                continue
-            own = key_for(entry.ecosystem)
-            hit = version in entry.exact_strings or (own is not None and own in entry.exact_keys)
-            if not hit:
-                for compiled in entry.ranges:
-                    key = key_for(compiled.ordering)
-                    if key is not None and compiled.includes(key):
-                        hit = True
-                        break
-            if hit:
-                found[entry.advisory] = entry
-        matches = []
-        for position, entry in sorted(found.items()):
-            advisory = self.advisories[position]
-            matches.append(
-                Match(
-                    vulnerability=advisory.id,
-                    aliases=advisory.aliases,
-                    fixed_versions=entry.fixed,
-                    summary=advisory.summary,
-                    severity=advisory.severity,
-                )
-            )
-        return matches
+        hits: set[int] = set(package.exact_strings.get(version, ()))
+        own = key_for(canonical)
+        if own is not None:
+            hits.update(package.exact_keys.get(own, ()))
+        for ordering in package.orderings:
+            key = key_for(ordering)
+            if key is not None:
+                hits.update(package.candidates(ordering, key))
+        for entry, compiled in package.limited:
+            key = key_for(compiled.ordering)
+            if key is not None and compiled.includes(key):
+                hits.add(entry)
+        # One match per advisory (its first entry for this package), in advisory order.
+        found: dict[int, Match] = {}
+        entries = self._entries
+        for entry in sorted(hits):
+            found.setdefault(entries[entry].advisory, entries[entry].match)
+        return [found[position] for position in sorted(found)]
