@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -78,6 +79,15 @@ for sub, name in (
     app.add_typer(sub, name=name)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def read_chunks(file: Path) -> Iterable[bytes]:
+    """The bytes of FILE, or of standard input for ``-``, in 1 MiB chunks."""
+    if str(file) == "-":
+        return iter(lambda: sys.stdin.buffer.read(1 << 20), b"")
+    if not file.is_file():
+        raise InputError(f"FILE: {file} is not a readable file")
+    return iter_file(file)
 
 
 class _State:
@@ -184,12 +194,7 @@ def findings_import(
 ) -> None:
     """Import findings from SARIF, OSV, CVE JSON 5, CSAF 2.0 or the native format."""
     label = Tlp.parse(tlp) if tlp else None
-    if str(file) == "-":
-        chunks: Any = iter(lambda: sys.stdin.buffer.read(1 << 20), b"")
-    else:
-        if not file.is_file():
-            raise InputError(f"FILE: {file} is not a readable file")
-        chunks = iter_file(file)
+    chunks = read_chunks(file)
     rt = runtime()
     with rt.db.session() as session:
         organization = access_service.get_org_by_name_or_raise(session, name=org)
@@ -568,12 +573,7 @@ def inventory_import(
     as_json: JsonFlag = False,
 ) -> None:
     """Store an SBOM as the organization's current inventory of its product."""
-    if str(file) == "-":
-        chunks: Any = iter(lambda: sys.stdin.buffer.read(1 << 20), b"")
-    else:
-        if not file.is_file():
-            raise InputError(f"FILE: {file} is not a readable file")
-        chunks = iter_file(file)
+    chunks = read_chunks(file)
     rt = runtime()
     with rt.db.session() as session:
         organization = access_service.get_org_by_name_or_raise(session, name=org)
@@ -597,12 +597,7 @@ def inventory_vex(
     An operator's statements apply to its own inventories; a vendor's or coordinator's to
     everyone's.
     """
-    if str(file) == "-":
-        chunks: Any = iter(lambda: sys.stdin.buffer.read(1 << 20), b"")
-    else:
-        if not file.is_file():
-            raise InputError(f"FILE: {file} is not a readable file")
-        chunks = iter_file(file)
+    chunks = read_chunks(file)
     rt = runtime()
     with rt.db.session() as session:
         organization = access_service.get_org_by_name_or_raise(session, name=org)

@@ -132,37 +132,47 @@ def _read_file(path: Path, cap: int = MAX_RECORD_BYTES * 8) -> bytes:
         return _read_capped(handle, path.name, cap)
 
 
-def import_kev(rt: Runtime, *, viewer: Viewer, path: Path) -> dict[str, Any]:
-    """Replace the stored KEV catalog with the one at ``path`` (CISA's JSON)."""
-    catalog = read_kev(_read_file(path))
+def _replace_snapshot(
+    rt: Runtime, *, viewer: Viewer, source: str, store: Callable[[Any], int], detail: dict[str, Any]
+) -> int:
+    """Store a whole KEV or EPSS snapshot in one transaction with its audit record."""
     with rt.db.session() as session:
-        count = prioritization_service.replace_kev(session, catalog=catalog, clock=rt.clock)
+        count = store(session)
         audit_service.append(
             session,
             clock=rt.clock,
             viewer=viewer,
             action="feed.import",
             object_type="feed",
-            object_id="kev",
-            detail={"version": catalog.version, "entries": count},
+            object_id=source,
+            detail={**detail, "count": count},
         )
+    return count
+
+
+def import_kev(rt: Runtime, *, viewer: Viewer, path: Path) -> dict[str, Any]:
+    """Replace the stored KEV catalog with the one at ``path`` (CISA's JSON)."""
+    catalog = read_kev(_read_file(path))
+    count = _replace_snapshot(
+        rt,
+        viewer=viewer,
+        source="kev",
+        store=lambda s: prioritization_service.replace_kev(s, catalog=catalog, clock=rt.clock),
+        detail={"version": catalog.version},
+    )
     return {"source": "kev", "version": catalog.version, "entries": count}
 
 
 def import_epss(rt: Runtime, *, viewer: Viewer, path: Path) -> dict[str, Any]:
     """Replace the stored EPSS scores with the file at ``path`` (FIRST's CSV)."""
     scores = read_epss(_read_file(path))
-    with rt.db.session() as session:
-        count = prioritization_service.replace_epss(session, scores=scores, clock=rt.clock)
-        audit_service.append(
-            session,
-            clock=rt.clock,
-            viewer=viewer,
-            action="feed.import",
-            object_type="feed",
-            object_id="epss",
-            detail={"score_date": scores.score_date, "scores": count},
-        )
+    count = _replace_snapshot(
+        rt,
+        viewer=viewer,
+        source="epss",
+        store=lambda s: prioritization_service.replace_epss(s, scores=scores, clock=rt.clock),
+        detail={"score_date": scores.score_date},
+    )
     return {"source": "epss", "score_date": scores.score_date, "scores": count}
 
 
