@@ -45,9 +45,19 @@ test-postgres: $(DEV_STAMP)
 	CLEARINGHOUSE_TEST_DATABASE_URL=$${CLEARINGHOUSE_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/pytest -q -m "not sqlite_only"
 
-bench: $(DEV_STAMP)
+# The matching benchmark's peers live in their own venv: safety pins an older typer than ours.
+PEERS_VENV ?= .venv-bench-peers
+PEERS := univers==32.0.1 safety==3.8.1 appthreat-vulnerability-db==7.0.3
+
+$(PEERS_VENV)/bin/python:
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install --quiet $(PEERS)
+
+bench: $(DEV_STAMP) $(PEERS_VENV)/bin/python
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/intake_sarif.py
+	$(BIN)/python benchmarks/sandbox_overhead.py
+	$(BIN)/python benchmarks/matching.py --peers-python $(PEERS_VENV)/bin/python
 
 clean:
-	rm -rf $(VENV) .clearinghouse .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS_VENV) .clearinghouse .pytest_cache .mypy_cache .ruff_cache

@@ -151,6 +151,7 @@ class _Entry:
 
 
 _INFINITY: Final = (1,)
+_Row = tuple[Key, Key, bool, Key | None, bool, int]
 
 
 class _Package:
@@ -164,32 +165,33 @@ class _Package:
         self.exact_keys: dict[Key, list[int]] = defaultdict(list)
         self.exact_strings: dict[str, list[int]] = defaultdict(list)
         self.limited: list[tuple[int, CompiledRange]] = []  # ranges with ``limit`` events
-        # ordering -> [(upper bound sort key, interval, entry)]
-        self.orderings: dict[str, list[tuple[Key, Interval, int]]] = defaultdict(list)
-        self._sorted: dict[str, tuple[list[Key], list[tuple[Key, Interval, int]]]] = {}
+        # ordering -> [(upper bound sort key, lo, lo inclusive, hi, hi inclusive, entry)]
+        self.orderings: dict[str, list[_Row]] = defaultdict(list)
+        self._sorted: dict[str, tuple[list[Key], list[_Row]]] = {}
 
     def add_range(self, entry: int, compiled: CompiledRange) -> None:
         if compiled.limits:
             self.limited.append((entry, compiled))
             return
         bucket = self.orderings[compiled.ordering]
-        for interval in intervals_of(compiled):
-            hi = interval[2]
-            bucket.append(((0, hi) if hi is not None else _INFINITY, interval, entry))
+        for lo, lo_in, hi, hi_in in intervals_of(compiled):
+            bucket.append(((0, hi) if hi is not None else _INFINITY, lo, lo_in, hi, hi_in, entry))
         self._sorted.pop(compiled.ordering, None)
 
-    def candidates(self, ordering: str, key: Key) -> Iterable[int]:
+    def candidates(self, ordering: str, key: Key) -> list[int]:
         table = self._sorted.get(ordering)
         if table is None:
             rows = sorted(self.orderings.get(ordering, ()), key=lambda row: row[0])
             table = ([row[0] for row in rows], rows)
             self._sorted[ordering] = table
         uppers, rows = table
-        for _upper, (lo, lo_in, hi, hi_in), entry in rows[bisect.bisect_left(uppers, (0, key)) :]:
-            if (lo < key or (lo_in and lo == key)) and (
-                hi is None or key < hi or (hi_in and key == hi)
-            ):
-                yield entry
+        start = bisect.bisect_left(uppers, (0, key))
+        return [
+            entry
+            for _upper, lo, lo_in, hi, hi_in, entry in rows[start:]
+            if (lo < key or (lo_in and lo == key))
+            and (hi is None or key < hi or (hi_in and key == hi))
+        ]
 
 
 @dataclass
@@ -315,8 +317,10 @@ class AdvisoryIndex:
             if key is not None and compiled.includes(key):
                 hits.add(entry)
         # One match per advisory (its first entry for this package), in advisory order.
-        found: dict[int, Match] = {}
         entries = self._entries
+        found: dict[int, Match] = {}
         for entry in sorted(hits):
-            found.setdefault(entries[entry].advisory, entries[entry].match)
+            chosen = entries[entry]
+            if chosen.advisory not in found:
+                found[chosen.advisory] = chosen.match
         return [found[position] for position in sorted(found)]

@@ -11,8 +11,7 @@ by its own name (the two coincide for most packages). Types OSV has no ecosystem
 from __future__ import annotations
 
 from typing import Final, NamedTuple
-
-from packageurl import PackageURL
+from urllib.parse import unquote
 
 from clearinghouse.core.errors import InputError
 
@@ -39,28 +38,48 @@ class OsvPackage(NamedTuple):
 
 
 def osv_package(purl: str) -> OsvPackage | None:
-    """The OSV identity of ``purl``; ``None`` for a type OSV has no ecosystem for."""
-    try:
-        parsed = PackageURL.from_string(purl)
-    except ValueError as error:
-        raise InputError(f"purl {purl!r} is not a valid package URL: {error}") from None
-    ecosystem = PURL_ECOSYSTEMS.get(parsed.type)
+    """The OSV identity of ``purl``; ``None`` for a type OSV has no ecosystem for.
+
+    Purls from inventories are already canonical (``formats.sbom`` normalizes them with
+    packageurl-python), so this only splits one: type, namespace and name segments, version,
+    qualifiers, each percent-decoded (matching asks this for every component, and a full parse
+    costs more than the match itself). Anything that does not split is refused.
+    """
+    if not purl.startswith("pkg:"):
+        raise InputError(f"purl {purl!r} is not a valid package URL: it must start with pkg:")
+    rest, _, _subpath = purl[4:].lstrip("/").partition("#")
+    rest, _, query = rest.partition("?")
+    kind, _, path = rest.partition("/")
+    kind = kind.lower()
+    segments = [segment for segment in path.split("/") if segment]
+    if not kind or not segments:
+        raise InputError(f"purl {purl!r} is not a valid package URL: no type or name")
+    last, at, raw_version = segments[-1].partition("@")
+    name = unquote(last)
+    version = unquote(raw_version) if at else None
+    namespace = "/".join(unquote(segment) for segment in segments[:-1]) or None
+    if not name:
+        raise InputError(f"purl {purl!r} is not a valid package URL: empty name")
+    ecosystem = PURL_ECOSYSTEMS.get(kind)
     if ecosystem is None or (
-        parsed.type in _DISTRIBUTIONS and parsed.namespace != _DISTRIBUTIONS[parsed.type]
+        kind in _DISTRIBUTIONS and (namespace or "").lower() != _DISTRIBUTIONS[kind]
     ):
         # Ubuntu's or Wolfi's packages are not Debian's or Alpine's: their fixes differ.
         return None
-    name = parsed.name
-    namespace = parsed.namespace
-    if parsed.type in _JOINED_WITH_SLASH and namespace:
+    if kind == "pypi":
+        name = name.lower().replace("_", "-")  # the purl specification's pypi rule
+    if kind in _JOINED_WITH_SLASH and namespace:
         name = f"{namespace}/{name}"
-    elif parsed.type == "maven":
+    elif kind == "maven":
         if not namespace:
             raise InputError(f"purl {purl!r}: a Maven purl needs its group as the namespace")
         name = f"{namespace}:{name}"
-    elif parsed.type in ("deb", "apk"):
-        qualifiers = parsed.qualifiers if isinstance(parsed.qualifiers, dict) else {}
+    elif kind in _DISTRIBUTIONS and query:
+        qualifiers = {
+            key.lower(): unquote(value)
+            for key, _, value in (pair.partition("=") for pair in query.split("&"))
+        }
         source = qualifiers.get("upstream") or qualifiers.get("source")
         if source:
             name = source.split("@", 1)[0]
-    return OsvPackage(ecosystem=ecosystem, name=name, version=parsed.version)
+    return OsvPackage(ecosystem=ecosystem, name=name, version=version)

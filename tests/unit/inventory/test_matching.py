@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+from packageurl import PackageURL
 
 from clearinghouse.core.errors import InputError
 from clearinghouse.formats.decode import decode
@@ -26,7 +27,7 @@ from clearinghouse.inventory.advisories import (
     records_of,
 )
 from clearinghouse.inventory.matching import AdvisoryIndex
-from clearinghouse.inventory.packages import osv_package
+from clearinghouse.inventory.packages import PURL_ECOSYSTEMS, osv_package
 from clearinghouse.inventory.versions import version_key
 
 
@@ -286,3 +287,45 @@ def other_entry(advisory: Advisory) -> bool:
 def test_stats_are_reported_as_json() -> None:
     index = AdvisoryIndex.build([record([{"introduced": "0"}])])
     assert orjson.loads(orjson.dumps(index.stats.as_json()))["packages"] == 1
+
+
+def reference_osv_package(purl: str) -> tuple[str, str, str | None] | None:
+    """The same identity derived through packageurl-python's full parse."""
+    parsed = PackageURL.from_string(purl)
+    ecosystem = PURL_ECOSYSTEMS.get(parsed.type)
+    distro = {"deb": "debian", "apk": "alpine"}.get(parsed.type)
+    if ecosystem is None or (distro and (parsed.namespace or "").lower() != distro):
+        return None
+    name, namespace = parsed.name, parsed.namespace
+    if parsed.type in ("npm", "golang", "composer") and namespace:
+        name = f"{namespace}/{name}"
+    elif parsed.type == "maven":
+        name = f"{namespace}:{name}"
+    elif distro:
+        qualifiers = parsed.qualifiers if isinstance(parsed.qualifiers, dict) else {}
+        source = qualifiers.get("upstream") or qualifiers.get("source")
+        if source:
+            name = source.split("@", 1)[0]
+    return ecosystem, name, parsed.version
+
+
+@pytest.mark.corpus
+def test_the_fast_purl_split_agrees_with_a_full_parse_on_canonical_purls(corpus: Path) -> None:
+    """Inventories hold canonical purls; on every canonical purl of the purl-spec suite for the
+    types OSV has ecosystems for, splitting gives what the full parse gives."""
+    checked = 0
+    for kind in PURL_ECOSYSTEMS:
+        suite = corpus / "versions/purl-spec/tests/types" / f"{kind}-test.json"
+        if not suite.exists():
+            continue
+        for case in orjson.loads(suite.read_bytes())["tests"]:
+            canonical = case.get("expected_output")
+            if case.get("expected_failure") or not isinstance(canonical, str):
+                continue
+            if not canonical.startswith("pkg:"):
+                continue
+            expected = reference_osv_package(canonical)
+            got = osv_package(canonical)
+            assert (tuple(got) if got else None) == expected, canonical
+            checked += 1
+    assert checked > 50
