@@ -154,12 +154,49 @@ _INFINITY: Final = (1,)
 _Row = tuple[Key, Key, bool, Key | None, bool, int]
 
 
+class _Table:
+    """One ordering's intervals, sorted by upper bound, as parallel lists for ``bisect``.
+
+    Nearly every interval is ``[introduced, fixed)``: for those ("plain"), every row after
+    ``bisect_right(uppers, v)`` ends above ``v``, and only ``lo <= v`` is left to test. The few
+    others (an inclusive ``last_affected`` end, an exclusive start after one) keep the full test.
+    """
+
+    __slots__ = ("odd", "odd_uppers", "plain_entries", "plain_los", "plain_uppers")
+
+    def __init__(self, rows: list[_Row]) -> None:
+        plain = sorted((r for r in rows if r[2] and not r[4]), key=lambda row: row[0])
+        odd = sorted((r for r in rows if not (r[2] and not r[4])), key=lambda row: row[0])
+        self.plain_uppers = [row[0] for row in plain]
+        self.plain_los = [row[1] for row in plain]
+        self.plain_entries = [row[5] for row in plain]
+        self.odd_uppers = [row[0] for row in odd]
+        self.odd = odd
+
+    def candidates(self, key: Key) -> list[int]:
+        start = bisect.bisect_right(self.plain_uppers, (0, key))
+        found = [
+            entry
+            for lo, entry in zip(self.plain_los[start:], self.plain_entries[start:], strict=True)
+            if lo <= key
+        ]
+        if self.odd:
+            start = bisect.bisect_left(self.odd_uppers, (0, key))
+            found.extend(
+                entry
+                for _upper, lo, lo_in, hi, hi_in, entry in self.odd[start:]
+                if (lo < key or (lo_in and lo == key))
+                and (hi is None or key < hi or (hi_in and key == hi))
+            )
+        return found
+
+
 class _Package:
     """One package's advisories: exact versions by key and string, and the intervals of its
     ranges per version ordering, sorted by upper bound so a query scans only the intervals that
-    end at or above the version (few, unless the version is old and affected by many)."""
+    end above the version (few, unless the version is old and affected by many)."""
 
-    __slots__ = ("_sorted", "exact_keys", "exact_strings", "limited", "orderings")
+    __slots__ = ("_tables", "exact_keys", "exact_strings", "limited", "orderings")
 
     def __init__(self) -> None:
         self.exact_keys: dict[Key, list[int]] = defaultdict(list)
@@ -167,7 +204,7 @@ class _Package:
         self.limited: list[tuple[int, CompiledRange]] = []  # ranges with ``limit`` events
         # ordering -> [(upper bound sort key, lo, lo inclusive, hi, hi inclusive, entry)]
         self.orderings: dict[str, list[_Row]] = defaultdict(list)
-        self._sorted: dict[str, tuple[list[Key], list[_Row]]] = {}
+        self._tables: dict[str, _Table] = {}
 
     def add_range(self, entry: int, compiled: CompiledRange) -> None:
         if compiled.limits:
@@ -176,22 +213,13 @@ class _Package:
         bucket = self.orderings[compiled.ordering]
         for lo, lo_in, hi, hi_in in intervals_of(compiled):
             bucket.append(((0, hi) if hi is not None else _INFINITY, lo, lo_in, hi, hi_in, entry))
-        self._sorted.pop(compiled.ordering, None)
+        self._tables.pop(compiled.ordering, None)
 
     def candidates(self, ordering: str, key: Key) -> list[int]:
-        table = self._sorted.get(ordering)
+        table = self._tables.get(ordering)
         if table is None:
-            rows = sorted(self.orderings.get(ordering, ()), key=lambda row: row[0])
-            table = ([row[0] for row in rows], rows)
-            self._sorted[ordering] = table
-        uppers, rows = table
-        start = bisect.bisect_left(uppers, (0, key))
-        return [
-            entry
-            for _upper, lo, lo_in, hi, hi_in, entry in rows[start:]
-            if (lo < key or (lo_in and lo == key))
-            and (hi is None or key < hi or (hi_in and key == hi))
-        ]
+            table = self._tables[ordering] = _Table(self.orderings.get(ordering, []))
+        return table.candidates(key)
 
 
 @dataclass
