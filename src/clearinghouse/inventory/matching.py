@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -318,37 +319,51 @@ class AdvisoryIndex:
         A version that does not parse in its ecosystem still matches a ``versions`` entry
         spelled the same way, and matches no range.
         """
-        canonical = canonical_ecosystem(ecosystem)
-        package = self._packages.get((canonical, normalize_name(canonical, name)))
+        canonical, normalized = _package_key(ecosystem, name)
+        package = self._packages.get((canonical, normalized))
         if package is None:
             return []
         keys: dict[str, Key | None] = {}
-
-        def key_for(ordering: str) -> Key | None:
-            if ordering not in keys:
-                try:
-                    keys[ordering] = _wrapped(ordering, version)
-                except InputError:
-                    keys[ordering] = None
-            return keys[ordering]
-
-        hits: set[int] = set(package.exact_strings.get(version, ()))
-        own = key_for(canonical)
-        if own is not None:
-            hits.update(package.exact_keys.get(own, ()))
+        hits: list[int] = []
+        if package.exact_strings:
+            hits.extend(package.exact_strings.get(version, ()))
         for ordering in package.orderings:
-            key = key_for(ordering)
+            key = keys[ordering] = _key_or_none(ordering, version)
             if key is not None:
-                hits.update(package.candidates(ordering, key))
-        for entry, compiled in package.limited:
-            key = key_for(compiled.ordering)
-            if key is not None and compiled.includes(key):
-                hits.add(entry)
-        # One match per advisory (its first entry for this package), in advisory order.
+                hits.extend(package.candidates(ordering, key))
+        if package.exact_keys or package.limited:
+            if canonical not in keys:
+                keys[canonical] = _key_or_none(canonical, version)
+            own = keys[canonical]
+            if own is not None:
+                hits.extend(package.exact_keys.get(own, ()))
+            for entry, compiled in package.limited:
+                if compiled.ordering not in keys:
+                    keys[compiled.ordering] = _key_or_none(compiled.ordering, version)
+                key = keys[compiled.ordering]
+                if key is not None and compiled.includes(key):
+                    hits.append(entry)
         entries = self._entries
+        if len(hits) <= 1:
+            return [entries[hits[0]].match] if hits else []
+        # One match per advisory (its first entry for this package), in advisory order.
         found: dict[int, Match] = {}
-        for entry in sorted(hits):
+        for entry in sorted(set(hits)):
             chosen = entries[entry]
             if chosen.advisory not in found:
                 found[chosen.advisory] = chosen.match
         return [found[position] for position in sorted(found)]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _package_key(ecosystem: str, name: str) -> tuple[str, str]:
+    """(canonical ecosystem, normalized name): asked for every component, computed once."""
+    canonical = canonical_ecosystem(ecosystem)
+    return canonical, normalize_name(canonical, name)
+
+
+def _key_or_none(ordering: str, version: str) -> Key | None:
+    try:
+        return _wrapped(ordering, version)
+    except InputError:
+        return None

@@ -37,6 +37,10 @@ class OsvPackage(NamedTuple):
     version: str | None
 
 
+def _decoded(text: str) -> str:
+    return unquote(text) if "%" in text else text
+
+
 def osv_package(purl: str) -> OsvPackage | None:
     """The OSV identity of ``purl``; ``None`` for a type OSV has no ecosystem for.
 
@@ -55,9 +59,9 @@ def osv_package(purl: str) -> OsvPackage | None:
     if not kind or not segments:
         raise InputError(f"purl {purl!r} is not a valid package URL: no type or name")
     last, at, raw_version = segments[-1].partition("@")
-    name = unquote(last)
-    version = unquote(raw_version) if at else None
-    namespace = "/".join(unquote(segment) for segment in segments[:-1]) or None
+    name = _decoded(last)
+    version = _decoded(raw_version) if at else None
+    namespace = "/".join(_decoded(segment) for segment in segments[:-1]) or None
     if not name:
         raise InputError(f"purl {purl!r} is not a valid package URL: empty name")
     ecosystem = PURL_ECOSYSTEMS.get(kind)
