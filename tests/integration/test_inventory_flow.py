@@ -28,8 +28,15 @@ from clearinghouse.core.errors import InputError, PermissionDeniedError, TooLarg
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.intake import service as intake_service
 from clearinghouse.pipeline import feeds_flow, inventory_flow
-from clearinghouse.pipeline.models import AdvisoryRecord, Inventory, Vulnerability
+from clearinghouse.pipeline.models import (
+    AdvisoryRecord,
+    Finding,
+    Inventory,
+    Target,
+    Vulnerability,
+)
 from clearinghouse.pipeline.runtime import Runtime
+from clearinghouse.validation import service as validation_service
 from tests.conftest import OrgFactory
 from tests.integration.helpers import import_bytes
 
@@ -415,3 +422,74 @@ def test_vex_statements_suppress_or_annotate_matches(
         inventory_flow.import_vex(
             runtime, viewer=LOCAL_ADMIN, organization="First Bank", chunks=[b'{"hello": 1}']
         )
+
+
+def test_a_reproduced_proof_makes_the_report_treat_it_as_exploited(
+    runtime: Runtime, make_org: OrgFactory, tmp_path: Path
+) -> None:
+    make_org("Lab Alpha", kind=OrgKind.AI_LAB)
+    make_org("Valley Hospital", kind=OrgKind.OPERATOR, sector=Sector.HEALTHCARE)
+    inventory_flow.import_inventory(
+        runtime,
+        viewer=LOCAL_ADMIN,
+        organization="Valley Hospital",
+        chunks=[cyclonedx("Portal", "1", ["pkg:pypi/tiffkit@2.3.0"])],
+    )
+    finding = {
+        "format": "clearinghouse-findings",
+        "version": "1.0",
+        "findings": [
+            {"target": "pkg:pypi/tiffkit@2.3.0", "title": "t", "provenance": {"tool": "x"}}
+        ],
+    }
+    imported = import_bytes(runtime, "Lab Alpha", orjson.dumps(finding), tlp=Tlp.GREEN)
+
+    def item() -> dict[str, Any]:
+        items: list[dict[str, Any]] = inventory_flow.report(
+            runtime, organization="Valley Hospital", today=dt.date(2026, 11, 27)
+        )["items"]
+        assert len(items) == 1
+        return items[0]
+
+    before = item()
+    assert (before["validated"], before["source"]) == (False, "clearinghouse")
+    with runtime.db.session() as session:  # the lab's proof was reproduced in the sandbox
+        target = Target(
+            name="tiffkit",
+            digest="0" * 64,
+            language="c",
+            version="2.3.0",
+            files=1,
+            size=1,
+            manifest="",
+            registered_by="test",
+            created_at=runtime.clock.now(),
+        )
+        session.add(target)
+        session.flush()
+        finding_id = session.scalars(
+            select(Finding.id).where(Finding.submission_id == imported.submission)
+        ).one()
+        run = validation_service.create_run(
+            session,
+            finding_id=finding_id,
+            target_id=target.id,
+            repetitions=1,
+            requested_by="test",
+            clock=runtime.clock,
+        )
+        run.status, run.verdict = "done", "reproduced"
+    after = item()
+    assert after["validated"] is True
+    assert after["ssvc_coordinator"] in ("attend", "act")
+    assert after["ssvc"] != before["ssvc"] or after["deadline"] <= before["deadline"]
+
+    # A configured policy table decides the deadlines.
+    policy = tmp_path / "policy.json"
+    policy.write_bytes(
+        b'[{"name": "validated-first", "days": 2, "validated": true},'
+        b' {"name": "rest", "days": 120}]'
+    )
+    runtime.settings = runtime.settings.model_copy(update={"deadline_policy": policy})
+    configured = item()
+    assert (configured["rule"], configured["deadline"]) == ("validated-first", "2026-11-29")

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # Celery broker (redis://… or amqp://…). Unset: runs go to the in-process pool of the
     # process that serves the API, or wait for ``clearinghouse validation work``.
     broker_url: str | None = None
+    # A JSON policy table for remediation deadlines (``prioritization.policy.load_table``);
+    # unset: the default table (KEV due date, then 15/30/90/180 days).
+    deadline_policy: Path | None = None
     # Where ``feeds sync osv`` downloads ``<ecosystem>/all.zip`` from (OSV's public bucket).
     osv_base_url: str = Field(
         default="https://osv-vulnerabilities.storage.googleapis.com", pattern=r"^https?://"

@@ -37,6 +37,8 @@ from clearinghouse.inventory.packages import osv_package
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.prioritization import service as prioritization_service
 from clearinghouse.prioritization import signals
+from clearinghouse.prioritization.policy import DEFAULT_TABLE, load_table
+from clearinghouse.validation import service as validation_service
 from clearinghouse.vulns.models import Vulnerability
 
 _index_lock = threading.Lock()
@@ -225,6 +227,11 @@ def _cves(match: dict[str, Any]) -> list[str]:
 def report(rt: Runtime, *, organization: str, today: dt.date | None = None) -> dict[str, Any]:
     """The organization's matches in the order to fix them, each with its deadline and why."""
     today = today or rt.clock.now().date()
+    policy = (
+        load_table(rt.settings.deadline_policy.read_bytes())
+        if rt.settings.deadline_policy
+        else DEFAULT_TABLE
+    )
     found = matches(rt, organization=organization)
     index = advisory_index(rt)
     severity = {a.id: a.severity for a in index.advisories}
@@ -234,6 +241,8 @@ def report(rt: Runtime, *, organization: str, today: dt.date | None = None) -> d
         sector = org.sector
         kev = prioritization_service.kev_for(session, cves)
         epss = prioritization_service.epss_for(session, cves)
+        own = [m["vulnerability"] for m in found["matches"] if m["source"] == "clearinghouse"]
+        validated = validation_service.reproduced_public_ids(session, public_ids=own)
     rows = []
     for match in found["matches"]:
         ids = _cves(match)
@@ -247,9 +256,10 @@ def report(rt: Runtime, *, organization: str, today: dt.date | None = None) -> d
             kev_due=min(due_dates) if due_dates else None,
             epss=best.epss if best else None,
             epss_percentile=best.percentile if best else None,
-            validated=False,
+            validated=match["vulnerability"] in validated,
             sector=sector,
             today=today,
+            policy=policy,
         )
         score = assessment.cvss
         rows.append(
@@ -269,6 +279,8 @@ def report(rt: Runtime, *, organization: str, today: dt.date | None = None) -> d
                 "epss": best.epss if best else None,
                 "epss_percentile": best.percentile if best else None,
                 "ssvc": assessment.ssvc.outcome.value,
+                "ssvc_coordinator": assessment.coordinator.outcome.value,
+                "validated": match["vulnerability"] in validated,
                 "deadline": assessment.deadline.due.isoformat(),
                 "rule": assessment.deadline.rule.name,
                 "reason": assessment.deadline.explain(),

@@ -16,6 +16,7 @@ urgent decides, and a missing one never delays the other.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -228,3 +229,62 @@ def _ordinal(number: int) -> str:
     if number % 100 in (11, 12, 13):
         return f"{number}th"
     return f"{number}{({1: 'st', 2: 'nd', 3: 'rd'}).get(number % 10, 'th')}"
+
+
+_RULE_FIELDS: Final = frozenset(
+    {
+        "name",
+        "days",
+        "kev",
+        "ssvc",
+        "severities",
+        "exploited",
+        "validated",
+        "sectors",
+        "use_kev_due_date",
+        "description",
+    }
+)
+
+
+def load_table(data: bytes) -> tuple[Rule, ...]:
+    """A policy table from JSON: a list of rules, each an object with ``name`` and ``days``
+    and any of ``kev``, ``ssvc``, ``severities``, ``exploited``, ``validated``, ``sectors``,
+    ``use_kev_due_date``, ``description``. Refused, naming the rule and field, if anything is
+    unknown or the table cannot decide every vulnerability (``check_table``)."""
+    try:
+        raw = json.loads(data)
+    except ValueError as error:
+        raise PolicyError(f"policy table is not JSON: {error}") from None
+    if not isinstance(raw, list) or not raw:
+        raise PolicyError("policy table: a non-empty JSON array of rules")
+    rules = []
+    for i, item in enumerate(raw):
+        at = f"policy rule {i}"
+        if not isinstance(item, dict):
+            raise PolicyError(f"{at}: an object")
+        unknown = sorted(set(item) - _RULE_FIELDS)
+        if unknown:
+            raise PolicyError(f"{at}: unknown field {unknown[0]!r}")
+        if not isinstance(item.get("name"), str) or not isinstance(item.get("days"), int):
+            raise PolicyError(f"{at}: needs a string 'name' and an integer 'days'")
+        try:
+            rules.append(
+                Rule(
+                    item["name"],
+                    item["days"],
+                    kev=bool(item.get("kev", False)),
+                    ssvc=frozenset(Priority.parse(v) for v in item.get("ssvc", [])),
+                    severities=frozenset(
+                        Severity(str(v).upper()) for v in item.get("severities", [])
+                    ),
+                    exploited=bool(item.get("exploited", False)),
+                    validated=bool(item.get("validated", False)),
+                    sectors=frozenset(str(v) for v in item.get("sectors", [])),
+                    use_kev_due_date=bool(item.get("use_kev_due_date", False)),
+                    description=str(item.get("description", "")),
+                )
+            )
+        except (ValueError, InputError) as error:
+            raise PolicyError(f"{at} ({item['name']}): {error}") from None
+    return check_table(tuple(rules))

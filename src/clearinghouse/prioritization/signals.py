@@ -12,6 +12,14 @@ default an operator can see in the reason line:
 - Human Impact: from the operator's sector: hospitals, water and energy utilities put lives at
   stake (``very_high``/``high``); banks, communications and government carry essential
   services (``medium``); everything else ``low``.
+
+CISA's coordinator tree (what a coordinator does about the vulnerability for this operator)
+takes the same Exploitation and Automatable, Technical Impact ``total`` when the vector gives
+high confidentiality and integrity impact (an attacker controls the system) else ``partial``,
+and Mission and Well-being from the sector: Mission Prevalence ``essential`` for hospitals and
+utilities, ``support`` for banks, communications and government, else ``minimal``; Public
+Well-being ``irreversible`` for hospitals and water, ``material`` for energy, banks,
+communications and government, else ``minimal``.
 """
 
 from __future__ import annotations
@@ -23,15 +31,21 @@ from typing import Final
 
 from clearinghouse.core.errors import InputError
 from clearinghouse.prioritization import cvss
-from clearinghouse.prioritization.policy import Deadline, Signals, deadline
+from clearinghouse.prioritization.policy import DEFAULT_TABLE, Deadline, Rule, Signals, deadline
 from clearinghouse.prioritization.ssvc import (
     Automatable,
+    CisaLevel,
     Decision,
     Exploitation,
     HumanImpact,
+    MissionPrevalence,
     Priority,
+    PublicWellBeingImpact,
     SystemExposure,
+    TechnicalImpact,
+    cisa_coordinator,
     deployer_priority,
+    mission_and_well_being_impact,
 )
 
 SECTOR_HUMAN_IMPACT: Final = {
@@ -43,13 +57,33 @@ SECTOR_HUMAN_IMPACT: Final = {
     "government": HumanImpact.MEDIUM,
 }
 EPSS_POC_PERCENTILE: Final = 0.95
+SECTOR_MISSION: Final = {
+    "healthcare": (MissionPrevalence.ESSENTIAL, PublicWellBeingImpact.IRREVERSIBLE),
+    "water": (MissionPrevalence.ESSENTIAL, PublicWellBeingImpact.IRREVERSIBLE),
+    "energy": (MissionPrevalence.ESSENTIAL, PublicWellBeingImpact.MATERIAL),
+    "finance": (MissionPrevalence.SUPPORT, PublicWellBeingImpact.MATERIAL),
+    "communications": (MissionPrevalence.SUPPORT, PublicWellBeingImpact.MATERIAL),
+    "government": (MissionPrevalence.SUPPORT, PublicWellBeingImpact.MATERIAL),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
     cvss: cvss.CvssScore | None
     ssvc: Decision[Priority]
+    coordinator: Decision[CisaLevel]
     deadline: Deadline
+
+
+def technical_impact(score: cvss.CvssScore | None) -> TechnicalImpact:
+    if score is None or score.version == "2.0":
+        return TechnicalImpact.PARTIAL
+    metrics = dict(part.split(":", 1) for part in score.vector.split("/")[1:] if ":" in part)
+    if score.version == "4.0":
+        total = metrics.get("VC") == "H" and metrics.get("VI") == "H"
+    else:
+        total = metrics.get("C") == "H" and metrics.get("I") == "H"
+    return TechnicalImpact.TOTAL if total else TechnicalImpact.PARTIAL
 
 
 def automatable(score: cvss.CvssScore | None) -> Automatable:
@@ -81,8 +115,9 @@ def assess(
     validated: bool,
     sector: str | None,
     today: dt.date,
+    policy: tuple[Rule, ...] = DEFAULT_TABLE,
 ) -> Assessment:
-    """The SSVC deployer decision and the remediation deadline for one match."""
+    """The SSVC deployer and coordinator decisions and the remediation deadline of one match."""
     score = best_cvss(vectors)
     if in_kev or validated:
         exploitation = Exploitation.ACTIVE
@@ -90,11 +125,21 @@ def assess(
         exploitation = Exploitation.PUBLIC_POC
     else:
         exploitation = Exploitation.NONE
+    can_automate = automatable(score)
     decision = deployer_priority(
         exploitation,
         SystemExposure.CONTROLLED,
-        automatable(score),
+        can_automate,
         SECTOR_HUMAN_IMPACT.get(sector or "", HumanImpact.LOW),
+    )
+    prevalence, well_being = SECTOR_MISSION.get(
+        sector or "", (MissionPrevalence.MINIMAL, PublicWellBeingImpact.MINIMAL)
+    )
+    coordinator = cisa_coordinator(
+        exploitation,
+        can_automate,
+        technical_impact(score),
+        mission_and_well_being_impact(prevalence, well_being).outcome,
     )
     signals = Signals(
         in_kev=in_kev,
@@ -107,4 +152,9 @@ def assess(
         epss=epss,
         epss_percentile=epss_percentile,
     )
-    return Assessment(cvss=score, ssvc=decision, deadline=deadline(signals, today=today))
+    return Assessment(
+        cvss=score,
+        ssvc=decision,
+        coordinator=coordinator,
+        deadline=deadline(signals, today=today, table=policy),
+    )

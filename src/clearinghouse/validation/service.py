@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -45,6 +46,7 @@ from clearinghouse.validation.reproduce import Reproduction, Verdict
 from clearinghouse.validation.signature import same_crash, signature_key
 from clearinghouse.validation.snapshot import Snapshot
 from clearinghouse.validation.target import TargetManifest
+from clearinghouse.vulns.models import Vulnerability
 
 QUEUED: Final = "queued"
 RUNNING: Final = "running"
@@ -402,3 +404,19 @@ def record_patch_validation(
     session.add(row)
     session.flush()
     return row
+
+
+def reproduced_public_ids(session: Session, *, public_ids: Sequence[str]) -> set[str]:
+    """Which of these vulnerabilities have a finding whose proof was reproduced."""
+    if not public_ids:
+        return set()
+    rows = session.scalars(
+        select(Vulnerability.public_id)
+        .join(Finding, Finding.vulnerability_id == Vulnerability.id)
+        .join(ValidationRun, ValidationRun.finding_id == Finding.id)
+        .where(
+            Vulnerability.public_id.in_(sorted(set(public_ids))),
+            ValidationRun.verdict == Verdict.REPRODUCED.value,
+        )
+    )
+    return set(rows)
