@@ -18,7 +18,7 @@ import typer
 
 from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import OrgKind, Role, Sector, parse_enum
-from clearinghouse.access.visibility import LOCAL_ADMIN
+from clearinghouse.access.visibility import LOCAL_ADMIN, Viewer
 from clearinghouse.audit import service as audit_service
 from clearinghouse.cli.output import emit, emit_json
 from clearinghouse.core.errors import ClearinghouseError, InputError
@@ -79,6 +79,13 @@ for sub, name in (
     app.add_typer(sub, name=name)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def submitter_of(rt: Runtime, org: str) -> Viewer:
+    """The CLI acting as a submitter of ``org`` (``--org``), which must exist."""
+    with rt.db.session() as session:
+        organization = access_service.get_org_by_name_or_raise(session, name=org)
+        return access_service.viewer_for_org(organization, role=Role.SUBMITTER)
 
 
 def read_chunks(file: Path) -> Iterable[bytes]:
@@ -196,9 +203,7 @@ def findings_import(
     label = Tlp.parse(tlp) if tlp else None
     chunks = read_chunks(file)
     rt = runtime()
-    with rt.db.session() as session:
-        organization = access_service.get_org_by_name_or_raise(session, name=org)
-        viewer = access_service.viewer_for_org(organization, role=Role.SUBMITTER)
+    viewer = submitter_of(rt, org)
     _, doc = submit_flow.submit(
         rt,
         intake_flow.ImportRequest(
@@ -575,9 +580,7 @@ def inventory_import(
     """Store an SBOM as the organization's current inventory of its product."""
     chunks = read_chunks(file)
     rt = runtime()
-    with rt.db.session() as session:
-        organization = access_service.get_org_by_name_or_raise(session, name=org)
-        viewer = access_service.viewer_for_org(organization, role=Role.SUBMITTER)
+    viewer = submitter_of(rt, org)
     emit(
         inventory_flow.import_inventory(
             rt, viewer=viewer, organization=org, chunks=chunks, product=product
@@ -599,9 +602,7 @@ def inventory_vex(
     """
     chunks = read_chunks(file)
     rt = runtime()
-    with rt.db.session() as session:
-        organization = access_service.get_org_by_name_or_raise(session, name=org)
-        viewer = access_service.viewer_for_org(organization, role=Role.SUBMITTER)
+    viewer = submitter_of(rt, org)
     emit(
         inventory_flow.import_vex(rt, viewer=viewer, organization=org, chunks=chunks),
         as_json=as_json,
