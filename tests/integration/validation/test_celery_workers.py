@@ -127,6 +127,9 @@ def slow_target(searchable: Path) -> Path:
 
 
 Workers = Callable[..., subprocess.Popen[bytes]]
+# The test's worker processes, so that waiting stops at once if they have all died (a worker
+# that cannot start would otherwise look like a slow one).
+RUNNING_WORKERS: list[subprocess.Popen[bytes]] = []
 
 
 @pytest.fixture
@@ -157,9 +160,11 @@ def start_worker(settings: Settings, searchable: Path) -> Iterator[Workers]:
             start_new_session=True,
         )
         started.append(process)
+        RUNNING_WORKERS.append(process)
         return process
 
     yield start
+    RUNNING_WORKERS.clear()
     for process in started:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -188,6 +193,8 @@ def wait_for(
             return shown
         if time.monotonic() > deadline:
             pytest.fail(f"run {run_id} still {shown['status']} after {timeout_s} s: {shown}")
+        if RUNNING_WORKERS and all(p.poll() is not None for p in RUNNING_WORKERS):
+            pytest.fail(f"every worker has exited with run {run_id} {shown['status']}: see logs")
         time.sleep(0.1)
 
 
