@@ -346,10 +346,13 @@ def _own_affected(details: dict[str, Any], target: str | None, version: str | No
     return entries
 
 
-def own_advisories(session: Session, *, viewer: Viewer) -> list[Advisory]:
+def own_advisories(
+    session: Session, *, viewer: Viewer, vulnerability_id: int | None = None
+) -> list[Advisory]:
     """The clearinghouse's vulnerabilities as advisories, from the findings ``viewer`` may see
-    (an embargoed one takes part only for those it is shared with)."""
-    rows = session.execute(
+    (an embargoed one takes part only for those it is shared with); only one with
+    ``vulnerability_id``."""
+    query = (
         select(
             Vulnerability.public_id,
             FindingContent.details,
@@ -363,6 +366,9 @@ def own_advisories(session: Session, *, viewer: Viewer) -> list[Advisory]:
         .where(intake_service.finding_visible(viewer), Vulnerability.merged_into_id.is_(None))
         .order_by(Vulnerability.id, Finding.id)
     )
+    if vulnerability_id is not None:
+        query = query.where(Vulnerability.id == vulnerability_id)
+    rows = session.execute(query)
     grouped: dict[str, dict[str, Any]] = {}
     for public_id, details, target, version, aliases, title in rows:
         affected = _own_affected(orjson.loads(details or "{}"), target, version)
@@ -389,9 +395,9 @@ def own_advisories(session: Session, *, viewer: Viewer) -> list[Advisory]:
 def _advisory_for(session: Session, *, viewer: Viewer, vuln_id: str) -> Advisory:
     if vuln_id.upper().startswith("CH-"):
         vuln = dedup_queries.get_visible_or_raise(session, viewer=viewer, public_id=vuln_id)
-        for advisory in own_advisories(session, viewer=viewer):
-            if advisory.id == vuln.public_id:
-                return advisory
+        found = own_advisories(session, viewer=viewer, vulnerability_id=vuln.id)
+        if found:
+            return found[0]
         raise InputError(
             f"vulnerability {vuln.public_id} names no affected package and version: "
             "nothing to match inventories against"
