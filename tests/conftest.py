@@ -46,11 +46,44 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: exercises SQLite-specific behaviour")
 
 
+_HEAD: list[str] = []
+
+
+def _head_revision() -> str:
+    if not _HEAD:
+        from alembic.script import ScriptDirectory
+
+        from clearinghouse.infra.db import alembic_config
+
+        _HEAD.append(
+            ScriptDirectory.from_config(alembic_config(POSTGRES_URL or "")).get_current_head() or ""
+        )
+    return _HEAD[0]
+
+
 def _reset_postgres(url: str) -> None:
+    """An empty database at the newest schema: emptied in place when it is already migrated to
+    the head (a TRUNCATE of every table is ten times cheaper than migrating 30 tables again),
+    else dropped and left for the test's runtime to migrate."""
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+        tables = [
+            name
+            for (name,) in connection.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            )
+        ]
+        current = (
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if "alembic_version" in tables
+            else None
+        )
+        if current == _head_revision():
+            data = ", ".join(f'"{name}"' for name in tables if name != "alembic_version")
+            connection.execute(text(f"TRUNCATE {data} RESTART IDENTITY CASCADE"))
+        else:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
 
 

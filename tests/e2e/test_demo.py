@@ -97,6 +97,25 @@ def test_demo_runs_every_capability(tmp_path: Path) -> None:
     assert embargoed["hospital_sees"] is False
     assert api["run_read_by_Acme Maintainers"] == 200
     assert api["run_read_by_Valley Rural Hospital"] == 404
+    # Coordinated disclosure: refused under embargo, the vendor's patch judged, published and
+    # signed after the agreed lift; the exposed hospital told (signed webhook), the bank not.
+    disclosure = report["disclosure"]
+    assert "under embargo" in disclosure["publish_under_embargo"]
+    if shutil.which("patch") and (shutil.which("gcc") or shutil.which("clang")):
+        assert disclosure["patch_verdict"] == "fixes"
+    assert disclosure["prenotified"] == ["Valley Rural Hospital"]
+    kinds = {d["name"].rsplit(".", 1)[-1] for d in disclosure["published"]["documents"]}
+    assert kinds == {"json", "md", "html"}
+    assert [n["organization"] for n in disclosure["published"]["notified"]] == [
+        "Valley Rural Hospital"
+    ]
+    assert disclosure["export"]["problems"] == []
+    assert disclosure["webhooks"] == [
+        {"signature_ok": True, "type": "case.prenotify"},
+        {"signature_ok": True, "type": "advisory.published"},
+    ]
+    assert disclosure["bank_notified"] is False
+    assert disclosure["rates"]["remediated_rate"] == 1.0
 
 
 def test_demo_refuses_to_overwrite_a_directory_it_did_not_make(tmp_path: Path) -> None:

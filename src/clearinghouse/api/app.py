@@ -14,6 +14,8 @@ from fastapi import FastAPI
 
 from clearinghouse import __version__
 from clearinghouse.api import problems
+from clearinghouse.api.case_routes import public_router as csaf_public_router
+from clearinghouse.api.case_routes import router as case_router
 from clearinghouse.api.inventory_routes import router as inventory_router
 from clearinghouse.api.limits import BodyLimit
 from clearinghouse.api.routes import router
@@ -21,6 +23,7 @@ from clearinghouse.api.validation_routes import router as validation_router
 from clearinghouse.infra.settings import Settings
 from clearinghouse.pipeline import validation_flow
 from clearinghouse.pipeline.runtime import Runtime
+from clearinghouse.pipeline.scheduler import scheduler_thread
 
 
 def create_app(runtime: Runtime | None = None, *, run_workers: bool | None = None) -> FastAPI:
@@ -35,16 +38,23 @@ def create_app(runtime: Runtime | None = None, *, run_workers: bool | None = Non
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if not run_workers or rt.settings.broker_url:
+        if not run_workers:
+            yield
+            return
+        # Deadlines and the outbox tick here unless Celery beat does it for a scaled-out setup.
+        ticker = scheduler_thread(rt).start() if not rt.settings.broker_url else None
+        if rt.settings.broker_url:
             yield
             return
         pool = validation_flow.start_pool(rt)
         rt.dispatcher = pool
-        recovery = validation_flow.Recovery(rt).start()
+        recovery = validation_flow.recovery_thread(rt).start()
         try:
             yield
         finally:
             recovery.stop()
+            if ticker is not None:
+                ticker.stop()
             rt.dispatcher = None  # queued runs stay queued; the next start picks them up
 
     app = FastAPI(
@@ -61,6 +71,8 @@ def create_app(runtime: Runtime | None = None, *, run_workers: bool | None = Non
     app.include_router(router)
     app.include_router(validation_router)
     app.include_router(inventory_router)
+    app.include_router(case_router)
+    app.include_router(csaf_public_router)
     app.add_middleware(BodyLimit)
 
     @app.get("/healthz", include_in_schema=False)

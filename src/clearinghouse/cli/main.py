@@ -20,6 +20,7 @@ from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import OrgKind, Role, Sector, parse_enum
 from clearinghouse.access.visibility import LOCAL_ADMIN, Viewer
 from clearinghouse.audit import service as audit_service
+from clearinghouse.cli import disclosure
 from clearinghouse.cli.output import emit, emit_json
 from clearinghouse.core.errors import ClearinghouseError, InputError
 from clearinghouse.core.tlp import Tlp
@@ -75,6 +76,11 @@ for sub, name in (
     (patches_app, "patches"),
     (feeds_app, "feeds"),
     (inventory_app, "inventory"),
+    (disclosure.directory_app, "directory"),
+    (disclosure.cases_app, "cases"),
+    (disclosure.advisories_app, "advisories"),
+    (disclosure.notifications_app, "notifications"),
+    (disclosure.outbox_app, "outbox"),
 ):
     app.add_typer(sub, name=name)
 
@@ -684,8 +690,11 @@ def worker(
     ] = None,
     queue: Annotated[str | None, typer.Option(help="Queue name (default from settings).")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    beat: Annotated[
+        bool, typer.Option(help="Also run Celery beat (the scheduler); one per site.")
+    ] = False,
 ) -> None:
-    """Run a Celery worker that takes validation runs from the broker until stopped."""
+    """Run a Celery worker that takes validation runs (and scheduler ticks) from the broker."""
     from clearinghouse.infra.broker import check_broker_url
     from clearinghouse.workers.celery_worker import run_worker
 
@@ -708,6 +717,7 @@ def worker(
         broker_url=url,
         concurrency=concurrency or rt.settings.validation_workers,
         loglevel=loglevel.upper(),
+        beat=beat,
     )
 
 

@@ -218,3 +218,10 @@ def show_vulnerability(session: Session, *, viewer: Viewer, public_id: str) -> d
 
 def restricted_tlps(summaries: Sequence[VulnSummary]) -> list[str]:
     return [s.id for s in summaries if Tlp(s.tlp).restricted]
+
+
+def summarize(
+    session: Session, *, viewer: Viewer, vulns: Sequence[Vulnerability]
+) -> tuple[list[VulnSummary], dict[int, list[tuple[Finding, str]]]]:
+    """Summaries of ``vulns`` and their findings as ``viewer`` may see them, in two queries."""
+    return _summaries(session, viewer, vulns)

@@ -71,3 +71,30 @@ class WorkerPool:
                 logger.exception("job %s failed in the worker pool", job_id)
             finally:
                 self._queue.task_done()
+
+
+class Periodic:
+    """A daemon thread calling ``action()`` every ``interval_s`` until stopped; a failure is
+    logged and tried again next time (a tick must never kill the thread that runs ticks)."""
+
+    def __init__(self, action: Callable[[], object], *, interval_s: float, name: str) -> None:
+        self._action = action
+        self._interval_s = interval_s
+        self._name = name
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def start(self) -> Periodic:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                self._action()
+            except Exception:
+                logger.exception("%s failed; trying again in %.1f s", self._name, self._interval_s)

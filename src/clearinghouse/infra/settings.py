@@ -54,6 +54,35 @@ class Settings(BaseSettings):
     broker_queue: str = Field(
         default="clearinghouse.validation", pattern=r"^[A-Za-z0-9_.:-]{1,100}$"
     )
+    # Coordinated disclosure: default embargo (days), and when to remind and escalate a
+    # vendor that has not answered.
+    embargo_default_days: int = Field(default=90, ge=1, le=3650)
+    embargo_exploited_days: int = Field(default=7, ge=1, le=3650)
+    vendor_reminder_days: int = Field(default=7, ge=1, le=365)
+    vendor_escalation_days: int = Field(default=14, ge=2, le=730)
+    # The public address advisories are served under (CSAF namespace, self links, feed).
+    public_base_url: str = Field(
+        default="https://clearinghouse.example", pattern=r"^https?://[^\s/]+(/[^\s]*)?$"
+    )
+    publisher_name: str = Field(default="Clearinghouse", min_length=1, max_length=200)
+    publisher_contact: str = Field(default="csaf@clearinghouse.example", min_length=3)
+    # The OpenPGP key that signs published documents (armored secret key). Unset: one is made
+    # on first publication in ``<data_dir>/keys/`` (mode 0600).
+    signing_key_file: Path | None = None
+    # Notifications: SMTP relay (unset host: e-mail endpoints wait in the outbox) and webhooks.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = Field(default="clearinghouse@clearinghouse.example")
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    # Allow webhook URLs on loopback and private addresses (tests, one-machine installs only).
+    webhook_allow_private: bool = False
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    outbox_base_delay_s: float = Field(default=30.0, ge=0.0, le=86400.0)
+    outbox_lease_s: float = Field(default=120.0, ge=1.0, le=3600.0)
+    # How often the in-process scheduler (or Celery beat) runs deadlines and the outbox.
+    scheduler_interval_s: float = Field(default=60.0, ge=0.2, le=86400.0)
 
     @property
     def resolved_database_url(self) -> str:

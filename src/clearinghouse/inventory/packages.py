@@ -10,6 +10,7 @@ by its own name (the two coincide for most packages). Types OSV has no ecosystem
 
 from __future__ import annotations
 
+import re
 from typing import Final, NamedTuple
 from urllib.parse import unquote
 
@@ -87,3 +88,23 @@ def osv_package(purl: str) -> OsvPackage | None:
         if source:
             name = source.split("@", 1)[0]
     return OsvPackage(ecosystem=ecosystem, name=name, version=version)
+
+
+_ECOSYSTEM_TYPES: Final = {
+    ecosystem: purl_type
+    for purl_type, ecosystem in PURL_ECOSYSTEMS.items()
+    if purl_type not in _DISTRIBUTIONS
+}
+
+
+def package_purl(ecosystem: str, name: str) -> str | None:
+    """The version-less package URL of an OSV (ecosystem, name), for finding its vendor;
+    None for distributions (their purls need qualifiers) and unknown ecosystems."""
+    purl_type = _ECOSYSTEM_TYPES.get(ecosystem.split(":", 1)[0])
+    if purl_type is None or not name:
+        return None
+    if purl_type == "pypi":
+        name = re.sub(r"[-_.]+", "-", name).lower()
+    if purl_type == "maven" and ":" in name:
+        name = name.replace(":", "/", 1)
+    return f"pkg:{purl_type}/{name}"

@@ -61,6 +61,7 @@ from clearinghouse.pipeline import (
     triage_flow,
     validation_flow,
 )
+from clearinghouse.pipeline.demo_disclosure import disclosure_step
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.validation.patching import PatchToolMissingError
 from clearinghouse.validation.target import DOCUMENT, parse_manifest
@@ -355,7 +356,16 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
 
     report["inventories"] = _inventory_step(runtime, submit_bytes, viewers, say)
 
-    say("9. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
+    report["disclosure"] = disclosure_step(
+        runtime,
+        root=root,
+        target_dir=target_dir,
+        vuln=validation["runs"][0]["vulnerability"],
+        viewers=viewers,
+        say=say,
+    )
+
+    say("10. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
     api: dict[str, Any] = {}
     with _ApiServer(root) as base, httpx.Client(base_url=base, timeout=30) as client:
         for name, _, _ in ORGS:
@@ -397,7 +407,7 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
         verdict = audit_service.verify_chain(session)
     report["audit"] = {"ok": verdict.ok, "events": verdict.events}
     say(
-        f"10. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
+        f"11. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
         "(every write and every restricted read)"
     )
     runtime.close()

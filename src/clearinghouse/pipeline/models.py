@@ -7,7 +7,20 @@ registry Alembic's autogenerate and the schema-drift test compare against.
 from __future__ import annotations
 
 from clearinghouse.access.models import ApiToken, Organization, TlpGrant
+from clearinghouse.advisories.models import AdvisoryDocument, Notification, OutboxMessage
 from clearinghouse.audit.models import AuditEvent, AuditHead
+from clearinghouse.cases.models import (
+    Case,
+    CaseMessage,
+    CasePatch,
+    CaseVulnerability,
+    DirectoryEntry,
+    EmbargoEvent,
+    Endpoint,
+    Participant,
+    VendorNamespace,
+    VendorStatus,
+)
 from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
 from clearinghouse.infra.db import Base
 from clearinghouse.intake.models import Finding, FindingContent, Submission
@@ -22,12 +35,20 @@ from clearinghouse.validation.models import PatchValidation, Target, ValidationR
 from clearinghouse.vulns.models import IdCounter, Vulnerability
 
 __all__ = [
+    "AdvisoryDocument",
     "AdvisoryRecord",
     "ApiToken",
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Case",
+    "CaseMessage",
+    "CasePatch",
+    "CaseVulnerability",
     "DedupIndexEntry",
+    "DirectoryEntry",
+    "EmbargoEvent",
+    "Endpoint",
     "EpssRecord",
     "Finding",
     "FindingContent",
@@ -35,7 +56,10 @@ __all__ = [
     "Inventory",
     "InventoryComponent",
     "KevRecord",
+    "Notification",
     "Organization",
+    "OutboxMessage",
+    "Participant",
     "PatchValidation",
     "Separation",
     "Submission",
@@ -43,6 +67,8 @@ __all__ = [
     "Target",
     "TlpGrant",
     "ValidationRun",
+    "VendorNamespace",
+    "VendorStatus",
     "VexRecord",
     "Vulnerability",
 ]

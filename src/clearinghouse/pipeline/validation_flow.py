@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit import service as audit_service
 from clearinghouse.core.errors import ClearinghouseError, InputError, NotFoundError
-from clearinghouse.infra.jobs import WorkerPool
+from clearinghouse.infra.jobs import Periodic, WorkerPool
 from clearinghouse.intake import service as intake_service
 from clearinghouse.intake.models import Finding
 from clearinghouse.pipeline import read_flow
@@ -566,33 +566,17 @@ def work_queued(rt: Runtime, *, workers: int | None = None) -> list[dict[str, An
         ]
 
 
-class Recovery:
+def recovery_thread(rt: Runtime, *, interval_s: float | None = None) -> Periodic:
     """A thread that recovers stale runs every ``interval_s`` and hands requeued ones on.
 
     Every process that runs workers starts one: a worker killed mid-run stops renewing its
     lease, and whichever worker is alive next requeues the run and sends it again.
     """
-
-    def __init__(self, rt: Runtime, *, interval_s: float | None = None) -> None:
-        self._rt = rt
-        self._interval_s = interval_s or rt.settings.validation_recover_interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="validation-recovery", daemon=True)
-
-    def start(self) -> Recovery:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            try:
-                recover_stale_runs(self._rt, dispatch=True)
-            except Exception:
-                logger.exception("recovering stale validation runs failed; trying again")
+    return Periodic(
+        lambda: recover_stale_runs(rt, dispatch=True),
+        interval_s=interval_s or rt.settings.validation_recover_interval_s,
+        name="validation-recovery",
+    )
 
 
 def dispatch_queued(rt: Runtime) -> int:

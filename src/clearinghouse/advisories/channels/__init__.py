@@ -1,0 +1,1 @@
+"""Delivery channels for notifications (e-mail over SMTP, signed webhooks)."""

@@ -1,0 +1,1 @@
+"""Coordinated disclosure: cases, participants, vendor status, embargo, deadlines, messages."""
