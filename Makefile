@@ -59,6 +59,7 @@ bench: $(DEV_STAMP) $(PEERS_VENV)/bin/python
 	$(BIN)/python benchmarks/sandbox_overhead.py
 	$(BIN)/python benchmarks/matching.py --peers-python $(PEERS_VENV)/bin/python
 	$(BIN)/python benchmarks/case_scale.py
+	$(BIN)/python benchmarks/deconfliction.py
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) .clearinghouse .pytest_cache .mypy_cache .ruff_cache

@@ -93,6 +93,43 @@ ROUTES = [
         ("GET", "/advisories/CASE-2026-0001", None),
         ("GET", "/notifications", None),
         ("POST", "/notifications/1/response", {"status": "acknowledged"}),
+        ("POST", "/scope", {"networks": ["203.0.113.0/24"], "domain": "example.org"}),
+        ("POST", "/scope/verify", {"method": "dns"}),
+        ("PUT", "/scan-policy", {"rate_cap_pps": 10}),
+        ("POST", "/kill-switch", {"on": True}),
+        (
+            "POST",
+            "/authorizations",
+            {
+                "scanner": "Owner Lab",
+                "windows": "mon 00:00-24:00",
+                "techniques": ["discovery"],
+                "max_rate_pps": 1,
+                "max_concurrency": 1,
+                "expires_at": "2030-01-01T00:00:00Z",
+            },
+        ),
+        ("POST", "/authorizations/1/revoke", None),
+        (
+            "POST",
+            "/campaigns",
+            {
+                "targets": ["203.0.113.0/28"],
+                "sources": ["198.51.100.1"],
+                "start": "2030-01-01T00:00:00Z",
+                "end": "2030-01-01T01:00:00Z",
+                "technique": "discovery",
+                "rate_pps": 1,
+            },
+        ),
+        ("GET", "/deconfliction/lookup?ip=198.51.100.1", None),
+        ("GET", "/allowlist", None),
+        ("POST", "/leases", None),
+        (
+            "POST",
+            "/coverage",
+            {"project": "pkg:pypi/x", "commit": "abcdef1", "technique": "discovery"},
+        ),
     )
 ]
 
@@ -416,6 +453,17 @@ def test_openapi_lists_every_route(world: World) -> None:
         ("GET", "/api/v1/advisories/{case_id}"),
         ("GET", "/api/v1/notifications"),
         ("POST", "/api/v1/notifications/{notification_id}/response"),
+        ("POST", "/api/v1/scope"),
+        ("POST", "/api/v1/scope/verify"),
+        ("PUT", "/api/v1/scan-policy"),
+        ("POST", "/api/v1/kill-switch"),
+        ("POST", "/api/v1/authorizations"),
+        ("POST", "/api/v1/authorizations/{authorization_id}/revoke"),
+        ("POST", "/api/v1/campaigns"),
+        ("GET", "/api/v1/deconfliction/lookup"),
+        ("GET", "/api/v1/allowlist"),
+        ("POST", "/api/v1/leases"),
+        ("POST", "/api/v1/coverage"),
     }
     assert listed == expected
     # the routes a caller must authenticate for say so

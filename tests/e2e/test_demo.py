@@ -116,6 +116,16 @@ def test_demo_runs_every_capability(tmp_path: Path) -> None:
     ]
     assert disclosure["bank_notified"] is False
     assert disclosure["rates"]["remediated_rate"] == 1.0
+    # Scans: proof by HTTP token, one ticket, a throttle refusal, a refusal naming the
+    # unauthorized addresses, a lookup naming the scanner, and the kill switch.
+    scans = report["scans"]
+    assert scans["verified"] == ["203.0.113.0/24"]
+    assert scans["alpha"]["ticket"].startswith("SCAN-")
+    assert "shared limit" in scans["beta"]
+    assert "203.0.113.128/25" in scans["beyond"]
+    assert [c["organization"] for c in scans["lookup"]["campaigns"]] == ["Lab Alpha"]
+    assert scans["unknown"]["authorized"] is False
+    assert scans["after_kill_switch"]["authorized"] is False
 
 
 def test_demo_refuses_to_overwrite_a_directory_it_did_not_make(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from clearinghouse.api.case_routes import router as case_router
 from clearinghouse.api.inventory_routes import router as inventory_router
 from clearinghouse.api.limits import BodyLimit
 from clearinghouse.api.routes import router
+from clearinghouse.api.scan_routes import router as scan_router
 from clearinghouse.api.validation_routes import router as validation_router
 from clearinghouse.infra.settings import Settings
 from clearinghouse.pipeline import validation_flow
@@ -72,6 +73,7 @@ def create_app(runtime: Runtime | None = None, *, run_workers: bool | None = Non
     app.include_router(validation_router)
     app.include_router(inventory_router)
     app.include_router(case_router)
+    app.include_router(scan_router)
     app.include_router(csaf_public_router)
     app.add_middleware(BodyLimit)
 

@@ -31,7 +31,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.
 AsOrg = Annotated[str | None, typer.Option("--as", help="Act as a member of this organization.")]
 
 
-def _runtime() -> Runtime:
+def cli_runtime() -> Runtime:
     from clearinghouse.cli.main import runtime
 
     return runtime()
@@ -46,7 +46,7 @@ def actor(rt: Runtime, org: str | None, *, role: Role = Role.ANALYST) -> Viewer:
         return access_service.viewer_for_org(organization, role=role)
 
 
-def _instant(text: str | None, name: str) -> dt.datetime | None:
+def instant(text: str | None, name: str) -> dt.datetime | None:
     if text is None:
         return None
     try:
@@ -85,7 +85,7 @@ def directory_set(
         raise InputError(f"--security-txt: {security_txt} is not a file")
     if openpgp_key is not None and not openpgp_key.is_file():
         raise InputError(f"--openpgp-key: {openpgp_key} is not a file")
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         case_flow.set_directory(
             rt,
@@ -106,7 +106,7 @@ def directory_set(
 
 @directory_app.command("show")
 def directory_show(organization: str, as_json: JsonFlag = False) -> None:
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         case_flow.show_directory(rt, viewer=LOCAL_ADMIN, organization=organization), as_json=as_json
     )
@@ -126,7 +126,7 @@ def cases_open(
     as_json: JsonFlag = False,
 ) -> None:
     """Open a case; vendors owning an affected package URL are added automatically."""
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         case_flow.open_case(
             rt,
@@ -142,7 +142,7 @@ def cases_open(
 
 @cases_app.command("list")
 def cases_list(as_org: AsOrg = None, as_json: JsonFlag = False) -> None:
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         case_flow.list_cases(rt, viewer=actor(rt, as_org)),
         as_json=as_json,
@@ -152,7 +152,7 @@ def cases_list(as_org: AsOrg = None, as_json: JsonFlag = False) -> None:
 
 @cases_app.command("show")
 def cases_show(case_id: str, as_org: AsOrg = None, as_json: JsonFlag = False) -> None:
-    rt = _runtime()
+    rt = cli_runtime()
     emit(case_flow.show_case(rt, viewer=actor(rt, as_org), case_id=case_id), as_json=as_json)
 
 
@@ -163,7 +163,7 @@ def cases_add(
     role: Annotated[str, typer.Option(help="vendor, reporter or coordinator.")] = "vendor",
     as_json: JsonFlag = False,
 ) -> None:
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         case_flow.add_participant(
             rt, viewer=LOCAL_ADMIN, case_id=case_id, organization=organization, role=role
@@ -187,7 +187,7 @@ def cases_status(
     as_json: JsonFlag = False,
 ) -> None:
     """A vendor states its status (``--as VENDOR``); it shows to others once approved."""
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         case_flow.set_status(
             rt,
@@ -206,7 +206,7 @@ def cases_status(
 
 @cases_app.command("approve")
 def cases_approve(case_id: str, vuln_id: str, vendor: str, as_json: JsonFlag = False) -> None:
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         case_flow.approve_status(
             rt, viewer=LOCAL_ADMIN, case_id=case_id, vuln_id=vuln_id, vendor=vendor
@@ -227,7 +227,7 @@ def cases_describe(
     as_json: JsonFlag = False,
 ) -> None:
     """Set what the advisory says of one vulnerability."""
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         case_flow.describe_vulnerability(
             rt,
@@ -255,14 +255,14 @@ def cases_embargo(
     as_org: AsOrg = None,
     as_json: JsonFlag = False,
 ) -> None:
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         case_flow.embargo_action(
             rt,
             viewer=actor(rt, as_org, role=Role.SUBMITTER),
             case_id=case_id,
             action=action,
-            until=_instant(until, "--until"),
+            until=instant(until, "--until"),
             reason=reason,
         ),
         as_json=as_json,
@@ -279,7 +279,7 @@ def cases_message(
     as_org: AsOrg = None,
     as_json: JsonFlag = False,
 ) -> None:
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         case_flow.post_message(
             rt,
@@ -297,7 +297,7 @@ def cases_message(
 @cases_app.command("messages")
 def cases_messages(case_id: str, as_org: AsOrg = None) -> None:
     """Messages by thread (always JSON)."""
-    rt = _runtime()
+    rt = cli_runtime()
     emit_json(case_flow.list_messages(rt, viewer=actor(rt, as_org), case_id=case_id))
 
 
@@ -313,7 +313,7 @@ def cases_patch(
     """Upload a vendor patch; the sandbox judges it and every participant sees the verdict."""
     if patch.is_symlink() or not patch.is_file():
         raise InputError(f"PATCH: {patch} is not a file")
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         case_flow.upload_patch(
             rt,
@@ -330,21 +330,21 @@ def cases_patch(
 @cases_app.command("prenotify")
 def cases_prenotify(case_id: str, as_json: JsonFlag = False) -> None:
     """Warn exposed operators under embargo (TLP:AMBER+STRICT)."""
-    rt = _runtime()
+    rt = cli_runtime()
     emit(publish_flow.prenotify(rt, viewer=LOCAL_ADMIN, case_id=case_id), as_json=as_json)
 
 
 @cases_app.command("rates")
 def cases_rates(case_id: str, as_json: JsonFlag = False) -> None:
     """How many exposed operators were told, answered, and remediated."""
-    rt = _runtime()
+    rt = cli_runtime()
     emit(publish_flow.response_rates(rt, viewer=LOCAL_ADMIN, case_id=case_id), as_json=as_json)
 
 
 @cases_app.command("tick")
 def cases_tick(as_json: JsonFlag = False) -> None:
     """Run the scheduler once: lift due embargoes, remind/escalate vendors, deliver the outbox."""
-    rt = _runtime()
+    rt = cli_runtime()
     emit(scheduler.tick(rt), as_json=as_json)
 
 
@@ -358,7 +358,7 @@ def advisories_publish(
     as_json: JsonFlag = False,
 ) -> None:
     """Publish (or revise) a case's advisory once its embargo has ended."""
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         publish_flow.publish(rt, viewer=LOCAL_ADMIN, case_id=case_id, summary=summary),
         as_json=as_json,
@@ -372,7 +372,7 @@ def advisories_show(
     kind: Annotated[str | None, typer.Option(help="csaf, csaf_vex, osv, cve, md or html.")] = None,
 ) -> None:
     """A published advisory's documents (JSON), or one document's body with --kind."""
-    rt = _runtime()
+    rt = cli_runtime()
     docs = publish_flow.advisory_documents(rt, case_id=case_id, version=version)
     if kind is None:
         emit_json(docs)
@@ -390,7 +390,7 @@ def advisories_export(
     as_json: JsonFlag = False,
 ) -> None:
     """Write every published advisory in the CSAF trusted-provider layout, signed."""
-    rt = _runtime()
+    rt = cli_runtime()
     emit(publish_flow.export_provider(rt, directory=directory), as_json=as_json)
 
 
@@ -399,7 +399,7 @@ def advisories_verify(directory: Path, as_json: JsonFlag = False) -> None:
     """Check an exported tree: hashes, signatures and listings. Exit 1 on any problem."""
     from clearinghouse.advisories.provider import verify_tree
 
-    rt = _runtime()
+    rt = cli_runtime()
     key = publish_flow.signing_key(rt)
     problems = verify_tree(directory, key.public_armored.encode())
     result = {"directory": str(directory), "problems": problems, "ok": not problems}
@@ -413,7 +413,7 @@ def advisories_verify(directory: Path, as_json: JsonFlag = False) -> None:
 
 @notifications_app.command("list")
 def notifications_list(as_org: AsOrg = None, as_json: JsonFlag = False) -> None:
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         publish_flow.list_notifications(rt, viewer=actor(rt, as_org, role=Role.VIEWER)),
         as_json=as_json,
@@ -429,7 +429,7 @@ def notifications_respond(
     as_org: AsOrg = None,
     as_json: JsonFlag = False,
 ) -> None:
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         publish_flow.respond(
             rt,
@@ -447,7 +447,7 @@ def outbox_list(
     status: Annotated[str | None, typer.Option(help="pending, sent or dead.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    rt = _runtime()
+    rt = cli_runtime()
     emit(
         publish_flow.list_outbox(rt, status=status),
         as_json=as_json,
@@ -458,5 +458,5 @@ def outbox_list(
 @outbox_app.command("deliver")
 def outbox_deliver(as_json: JsonFlag = False) -> None:
     """Deliver what is due now, once."""
-    rt = _runtime()
+    rt = cli_runtime()
     emit(publish_flow.deliver_due(rt), as_json=as_json)

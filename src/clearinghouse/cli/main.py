@@ -20,7 +20,7 @@ from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import OrgKind, Role, Sector, parse_enum
 from clearinghouse.access.visibility import LOCAL_ADMIN, Viewer
 from clearinghouse.audit import service as audit_service
-from clearinghouse.cli import disclosure
+from clearinghouse.cli import disclosure, scans
 from clearinghouse.cli.output import emit, emit_json
 from clearinghouse.core.errors import ClearinghouseError, InputError
 from clearinghouse.core.tlp import Tlp
@@ -81,6 +81,7 @@ for sub, name in (
     (disclosure.advisories_app, "advisories"),
     (disclosure.notifications_app, "notifications"),
     (disclosure.outbox_app, "outbox"),
+    (scans.scans_app, "scans"),
 ):
     app.add_typer(sub, name=name)
 

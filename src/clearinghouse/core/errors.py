@@ -16,6 +16,7 @@ the edges knows about HTTP or exit codes.
     ├── PermissionDeniedError      authenticated but the role may not do this (403)
     ├── AuthenticationError        no or bad credentials (401)
     ├── ConflictError              the request contradicts stored state (409)
+    ├── RateLimitedError           too many requests from one caller (429)
     └── IntegrityError             stored data failed a check (audit chain), (500 class)
 """
 
@@ -102,6 +103,12 @@ class ConflictError(ClearinghouseError):
     status = 409
     title = "Conflict"
     type_slug = "conflict"
+
+
+class RateLimitedError(ClearinghouseError):
+    status = 429
+    title = "Too many requests"
+    type_slug = "rate-limited"
 
 
 class IntegrityError(ClearinghouseError):

@@ -326,3 +326,17 @@ def vex_for(session: Session, *, organization_id: int) -> list[Statement]:
             )
         )
     return statements
+
+
+def organizations_running(session: Session, *, purl: str) -> int:
+    """How many organizations' current inventories hold the package ``purl`` (any version)."""
+    base = purl.split("?", 1)[0].split("#", 1)[0].split("@", 1)[0]
+    count = session.scalar(
+        select(func.count(func.distinct(Inventory.organization_id)))
+        .join(InventoryComponent, InventoryComponent.inventory_id == Inventory.id)
+        .where(
+            Inventory.current.is_(True),
+            (InventoryComponent.purl == base) | InventoryComponent.purl.startswith(base + "@"),
+        )
+    )
+    return int(count or 0)

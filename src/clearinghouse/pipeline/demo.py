@@ -62,6 +62,7 @@ from clearinghouse.pipeline import (
     validation_flow,
 )
 from clearinghouse.pipeline.demo_disclosure import disclosure_step
+from clearinghouse.pipeline.demo_scans import scans_step
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.validation.patching import PatchToolMissingError
 from clearinghouse.validation.target import DOCUMENT, parse_manifest
@@ -365,7 +366,9 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
         say=say,
     )
 
-    say("10. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
+    report["scans"] = scans_step(runtime, viewers=viewers, say=say)
+
+    say("11. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
     api: dict[str, Any] = {}
     with _ApiServer(root) as base, httpx.Client(base_url=base, timeout=30) as client:
         for name, _, _ in ORGS:
@@ -407,7 +410,7 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
         verdict = audit_service.verify_chain(session)
     report["audit"] = {"ok": verdict.ok, "events": verdict.events}
     say(
-        f"11. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
+        f"12. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
         "(every write and every restricted read)"
     )
     runtime.close()

@@ -31,6 +31,16 @@ from clearinghouse.inventory.models import (
     VexRecord,
 )
 from clearinghouse.prioritization.models import EpssRecord, KevRecord
+from clearinghouse.scans.models import (
+    Campaign,
+    CampaignRange,
+    Coverage,
+    OwnerPolicy,
+    Project,
+    ScanAuthorization,
+    ScanLease,
+    ScopeClaim,
+)
 from clearinghouse.validation.models import PatchValidation, Target, ValidationRun
 from clearinghouse.vulns.models import IdCounter, Vulnerability
 
@@ -41,10 +51,13 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Campaign",
+    "CampaignRange",
     "Case",
     "CaseMessage",
     "CasePatch",
     "CaseVulnerability",
+    "Coverage",
     "DedupIndexEntry",
     "DirectoryEntry",
     "EmbargoEvent",
@@ -59,8 +72,13 @@ __all__ = [
     "Notification",
     "Organization",
     "OutboxMessage",
+    "OwnerPolicy",
     "Participant",
     "PatchValidation",
+    "Project",
+    "ScanAuthorization",
+    "ScanLease",
+    "ScopeClaim",
     "Separation",
     "Submission",
     "Suggestion",

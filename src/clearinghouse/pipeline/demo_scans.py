@@ -1,0 +1,136 @@
+"""The demo's scan-coordination step: the hospital proves its network by an HTTP token on its
+own web server (loopback), authorizes Lab Alpha and Lab Beta under one shared throttle; Lab
+Alpha gets a ticket, Lab Beta is refused for the throttle, a campaign beyond the authorized
+range is refused naming the addresses, the hospital's SOC looks up a scanning address, and the
+kill switch stops every scan at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from clearinghouse.access.visibility import Viewer
+from clearinghouse.core.errors import ClearinghouseError
+from clearinghouse.pipeline import scan_flow
+from clearinghouse.pipeline.runtime import Runtime
+
+HOSPITAL = "Valley Rural Hospital"
+
+
+def _serve_token(path: str, body: str) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == path
+            self.send_response(200 if found else 404)
+            self.end_headers()
+            if found:
+                self.wfile.write(body.encode())
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
+def scans_step(
+    runtime: Runtime, *, viewers: dict[str, Viewer], say: Callable[[str], None]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    hospital = viewers[HOSPITAL]
+    claimed = scan_flow.claim_scope(
+        runtime,
+        viewer=hospital,
+        organization=HOSPITAL,
+        networks=["203.0.113.0/24"],
+        domain="valley-hospital.example",
+    )
+    token = claimed["challenge"]
+    server, thread = _serve_token(token["http_path"], token["dns_value"])
+    try:
+        verified = scan_flow.verify_scope(
+            runtime,
+            viewer=hospital,
+            organization=HOSPITAL,
+            method="http",
+            base_url=f"http://127.0.0.1:{server.server_address[1]}",
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    out["verified"] = verified["verified"]
+    say(
+        f"10. Scans: {HOSPITAL} claims 203.0.113.0/24 and proves it with an HTTP token on its "
+        f"web server: verified {', '.join(verified['verified'])}"
+    )
+    scan_flow.set_policy(
+        runtime,
+        viewer=hospital,
+        organization=HOSPITAL,
+        timezone="America/Chicago",
+        rate_cap_pps=100,
+    )
+    now = runtime.clock.now()
+    for lab in ("Lab Alpha", "Lab Beta"):
+        scan_flow.authorize(
+            runtime,
+            viewer=hospital,
+            owner=HOSPITAL,
+            scanner=lab,
+            ranges=["203.0.113.0/25"],
+            windows="mon-sun 00:00-24:00",
+            techniques=["discovery", "vulnerability-scan"],
+            max_rate_pps=80,
+            max_concurrency=4,
+            expires_at=now + dt.timedelta(days=30),
+        )
+    say("   it authorizes Lab Alpha and Lab Beta on 203.0.113.0/25, 80 pps each, 100 pps shared")
+    start, end = now + dt.timedelta(minutes=5), now + dt.timedelta(hours=3)
+
+    def declare(lab: str, **changes: Any) -> dict[str, Any] | str:
+        request: dict[str, Any] = {
+            "targets": ["203.0.113.0/26"],
+            "sources": ["198.51.100.7/32"] if lab == "Lab Alpha" else ["198.51.100.9/32"],
+            "start": start,
+            "end": end,
+            "technique": "vulnerability-scan",
+            "rate_pps": 60,
+            "contact": f"soc@{lab.split()[-1].lower()}.example",
+        } | changes
+        try:
+            return scan_flow.declare_campaign(runtime, viewer=viewers[lab], scanner=lab, **request)
+        except ClearinghouseError as error:
+            return str(error)
+
+    alpha = declare("Lab Alpha")
+    beta = declare("Lab Beta")
+    beyond = declare("Lab Alpha", targets=["203.0.113.0/24"], rate_pps=10)
+    out["alpha"], out["beta"], out["beyond"] = alpha, beta, beyond
+    ticket = alpha["ticket"] if isinstance(alpha, dict) else alpha
+    say(f"   Lab Alpha's campaign at 60 pps: ticket {ticket}")
+    say(f"   Lab Beta's campaign at 60 pps: {beta}")
+    say(f"   Lab Alpha asks for the whole /24: {beyond}")
+    at = start + dt.timedelta(minutes=30)
+    seen = scan_flow.lookup(runtime, ip="198.51.100.7", at=at)
+    unknown = scan_flow.lookup(runtime, ip="198.51.100.66", at=at)
+    out["lookup"], out["unknown"] = seen, unknown
+    who = ", ".join(
+        f"{c['organization']} ({c['ticket']}, {c['contact']})" for c in seen["campaigns"]
+    )
+    say(f"   the hospital's SOC looks up 198.51.100.7: {seen['answer']}: {who}")
+    say(f"   and 198.51.100.66: {unknown['answer']}")
+    paused = scan_flow.kill_switch(runtime, viewer=hospital, organization=HOSPITAL, on=True)
+    after = scan_flow.lookup(runtime, ip="198.51.100.7", at=at)
+    out["after_kill_switch"] = after
+    say(
+        f"   kill switch at {paused['paused_at']}: every scan of its assets stops; the lookup "
+        f"now says: {after['answer']}"
+    )
+    return out

@@ -1,0 +1,1 @@
+"""Scan coordination and deconfliction: scope, authorizations, campaigns, leases, lookups."""
