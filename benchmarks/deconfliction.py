@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from intervaltree import Interval, IntervalTree  # type: ignore[import-untyped]
+from intervaltree import Interval, IntervalTree
 
 from clearinghouse.scans.index import SourceIndex, Span
 

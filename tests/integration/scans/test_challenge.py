@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from dnslib import QTYPE, RCODE, RR, TXT  # type: ignore[import-untyped]
-from dnslib.server import DNSLogger, DNSServer  # type: ignore[import-untyped]
+from dnslib import QTYPE, RCODE, RR, TXT
+from dnslib.server import DNSLogger, DNSServer
 
 from clearinghouse.core.errors import InputError
 from clearinghouse.scans.challenge import (

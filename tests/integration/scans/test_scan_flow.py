@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-import stix2  # type: ignore[import-untyped]
+import stix2
 
 from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import OrgKind, Role, Sector

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
-import stix2  # type: ignore[import-untyped]
+import stix2
 
 from clearinghouse.core.errors import InputError, SchemaError
 from clearinghouse.scans.allowlist import (
