@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEV_STAMP := $(STAMP)-dev
 
-.PHONY: demo test lint typecheck layers pytest test-postgres bench clean
+.PHONY: demo test lint typecheck layers pytest test-postgres bench clean scanners
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -61,5 +61,11 @@ bench: $(DEV_STAMP) $(PEERS_VENV)/bin/python
 	$(BIN)/python benchmarks/case_scale.py
 	$(BIN)/python benchmarks/deconfliction.py
 
+# Scanning as a service: the scanners' own venv, built with the system Python (the sandbox's
+# unprivileged user cannot read a venv whose Python lives under /root).
+SCANNERS_VENV ?= .venv-scanners
+scanners: $(STAMP)
+	$(BIN)/clearinghouse scans toolchain $(SCANNERS_VENV)
+
 clean:
-	rm -rf $(VENV) $(PEERS_VENV) .clearinghouse .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS_VENV) $(SCANNERS_VENV) .clearinghouse .pytest_cache .mypy_cache .ruff_cache

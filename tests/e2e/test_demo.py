@@ -51,7 +51,16 @@ def test_demo_runs_every_capability(tmp_path: Path) -> None:
     assert report["triage"]["split"]["new"]
 
     api = report["api"]
-    assert api["Valley Rural Hospital"] == [overflow["id"]]  # only what is CLEAR
+    # only what is CLEAR, and what the clearinghouse's scanning service found in its own code
+    service = report["scans"]["service"]
+    found_for_it = {
+        v
+        for item in [*service.get("static", []), (service.get("fuzz") or {}).get("imported")]
+        if item
+        for v in item["vulnerabilities"]
+    }
+    assert api["Valley Rural Hospital"][0] == overflow["id"]
+    assert set(api["Valley Rural Hospital"][1:]) <= found_for_it
     assert set(api["Coordination Center"]) > set(api["Valley Rural Hospital"])
     assert api["hospital_reads_amber"] == 404
     assert api["unauthenticated"] == 401
@@ -119,13 +128,17 @@ def test_demo_runs_every_capability(tmp_path: Path) -> None:
     # Scans: proof by HTTP token, one ticket, a throttle refusal, a refusal naming the
     # unauthorized addresses, a lookup naming the scanner, and the kill switch.
     scans = report["scans"]
-    assert scans["verified"] == ["203.0.113.0/24"]
+    assert scans["verified"] == ["203.0.113.0/24", "pkg:generic/tlv-message"]
     assert scans["alpha"]["ticket"].startswith("SCAN-")
     assert "shared limit" in scans["beta"]
     assert "203.0.113.128/25" in scans["beyond"]
     assert [c["organization"] for c in scans["lookup"]["campaigns"]] == ["Lab Alpha"]
     assert scans["unknown"]["authorized"] is False
     assert scans["after_kill_switch"]["authorized"] is False
+    service = scans["service"]
+    if shutil.which("clang") and shutil.which("bwrap"):
+        assert "Heap-buffer-overflow WRITE 1" in service["fuzz"]["crashes"]
+        assert "reproduced" in service["verdicts"]
 
 
 def test_demo_refuses_to_overwrite_a_directory_it_did_not_make(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -283,6 +284,52 @@ def complete(
             project=project,
             commit=commit,
             technique=technique,
+        ),
+        as_json=as_json,
+    )
+
+
+@scans_app.command("toolchain")
+def toolchain(
+    directory: Annotated[
+        Path | None, typer.Argument(help="Where (default: the scanner_toolchain setting).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Build the scanners' own venv (flawfinder, bandit, semgrep) with the system Python."""
+    from clearinghouse.validation.scanners import SCANNER_PINS, install_toolchain
+
+    rt = cli_runtime()
+    target = directory or rt.settings.scanner_dir
+    path = install_toolchain(target.resolve(), progress=lambda line: typer.echo(line, err=True))
+    emit({"toolchain": str(path), "scanners": list(SCANNER_PINS)}, as_json=as_json)
+
+
+@scans_app.command("run")
+def run(
+    org: Org,
+    target: Annotated[str, typer.Argument(help="A registered target's name.")],
+    scanner: Annotated[
+        list[str] | None, typer.Option(help="flawfinder, bandit, semgrep (default: all).")
+    ] = None,
+    fuzz_seconds: Annotated[
+        int | None, typer.Option(min=0, max=3600, help="libFuzzer budget (0: no fuzzing).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Scanning as a service: run the scanners (and a fuzzing job) on a target the
+    organization owns or leased, inside the sandbox, and import what they find."""
+    from clearinghouse.pipeline import scan_service
+
+    rt = cli_runtime()
+    emit(
+        scan_service.run_service(
+            rt,
+            viewer=actor(rt, org),
+            organization=org,
+            target=target,
+            static=scanner or scan_service.STATIC_SCANNERS,
+            fuzz_seconds=fuzz_seconds,
         ),
         as_json=as_json,
     )

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     outbox_base_delay_s: float = Field(default=30.0, ge=0.0, le=86400.0)
     outbox_lease_s: float = Field(default=120.0, ge=1.0, le=3600.0)
+    # Scanning as a service: the scanners' own venv, built with the system Python so that the
+    # sandbox's unprivileged user can run it (``clearinghouse scans toolchain``; ``make
+    # scanners`` builds ./.venv-scanners). Unset: <work_dir or data_dir>/scanners-venv.
+    scanner_toolchain: Path | None = None
+    fuzz_seconds: int = Field(default=30, ge=1, le=3600)
     # How often the in-process scheduler (or Celery beat) runs deadlines and the outbox.
     scheduler_interval_s: float = Field(default=60.0, ge=0.2, le=86400.0)
 
@@ -90,6 +95,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'clearinghouse.db').resolve()}"
+
+    @property
+    def scanner_dir(self) -> Path:
+        return self.scanner_toolchain or (self.work_dir or self.data_dir) / "scanners-venv"
 
     @property
     def blob_dir(self) -> Path:

@@ -8,15 +8,19 @@ kill switch stops every scan at once.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from clearinghouse.access.visibility import Viewer
+from clearinghouse.access.visibility import LOCAL_ADMIN, Viewer
 from clearinghouse.core.errors import ClearinghouseError
-from clearinghouse.pipeline import scan_flow
+from clearinghouse.pipeline import scan_flow, scan_service, validation_flow
 from clearinghouse.pipeline.runtime import Runtime
+from clearinghouse.validation import scanners
 
 HOSPITAL = "Valley Rural Hospital"
 
@@ -49,6 +53,7 @@ def scans_step(
         viewer=hospital,
         organization=HOSPITAL,
         networks=["203.0.113.0/24"],
+        code=["pkg:generic/tlv-message"],
         domain="valley-hospital.example",
     )
     token = claimed["challenge"]
@@ -126,6 +131,7 @@ def scans_step(
     )
     say(f"   the hospital's SOC looks up 198.51.100.7: {seen['answer']}: {who}")
     say(f"   and 198.51.100.66: {unknown['answer']}")
+    out["service"] = _service(runtime, say=say)
     paused = scan_flow.kill_switch(runtime, viewer=hospital, organization=HOSPITAL, on=True)
     after = scan_flow.lookup(runtime, ip="198.51.100.7", at=at)
     out["after_kill_switch"] = after
@@ -134,3 +140,55 @@ def scans_step(
         f"now says: {after['answer']}"
     )
     return out
+
+
+def _service(runtime: Runtime, *, say: Callable[[str], None]) -> dict[str, Any]:
+    """Scanning as a service on the hospital's own TLV library: the static scanners when their
+    toolchain is installed (``make scanners``), and a libFuzzer job when clang is here."""
+    target = Path(str(resources.files("clearinghouse.validation") / "targets" / "c-fuzz-tlv"))
+    validation_flow.add_target(runtime, viewer=LOCAL_ADMIN, path=target)
+    try:
+        scanners.toolchain_at(runtime.settings.scanner_dir)
+        static: tuple[str, ...] = scan_service.STATIC_SCANNERS
+    except ClearinghouseError:
+        static = ()
+        say(
+            "   (static scanners skipped: no toolchain; `make scanners` installs flawfinder, "
+            "bandit and semgrep in their own venv)"
+        )
+    fuzz_seconds = 10 if shutil.which("clang") and shutil.which("bwrap") else 0
+    if not static and not fuzz_seconds:
+        say("   (scanning as a service skipped: needs the toolchain or clang and bubblewrap)")
+        return {"skipped": True}
+    try:
+        result = scan_service.run_service(
+            runtime,
+            viewer=LOCAL_ADMIN,
+            organization=HOSPITAL,
+            target="tlv-message",
+            static=static,
+            fuzz_seconds=fuzz_seconds,
+        )
+    except ClearinghouseError as error:
+        say(f"   scanning as a service could not run here: {error}")
+        return {"skipped": True, "error": str(error)}
+    for item in result["static"]:
+        say(f"   {item['scanner']}: {item['findings']} findings imported ({item['isolation']})")
+    fuzz = result["fuzz"]
+    if fuzz:
+        say(
+            f"   libFuzzer, {fuzz['seconds']} s under {fuzz['isolation']}: "
+            f"{', '.join(c or 'crash' for c in fuzz['crashes']) or 'no crash'}"
+        )
+    runs = validation_flow.work_queued(runtime, workers=1)
+    verdicts = sorted({r["verdict"] or r["status"] for r in runs})
+    say(
+        f"   ticket {result['ticket']}: the findings went through intake as the clearinghouse's "
+        f"own, shared with the hospital; fuzzing crashes validated: {', '.join(verdicts) or '-'}"
+    )
+    return {
+        "ticket": result["ticket"],
+        "static": result["static"],
+        "fuzz": fuzz,
+        "verdicts": verdicts,
+    }
