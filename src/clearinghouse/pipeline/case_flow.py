@@ -13,6 +13,7 @@ Every change is audited. Publication and notifications live in ``publish_flow``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -391,11 +392,8 @@ def open_case(
         planned = default_embargo(
             opened_at=now, exploited=exploited, finders=policies, policy=policy_of(rt)
         )
-        embargo = embargo_rules.propose(until=planned.until, binding_until=planned.binding_until)
-        embargo = embargo_rules.Embargo(
-            state=embargo.state,
-            until=embargo.until,
-            binding_until=embargo.binding_until,
+        embargo = dataclasses.replace(
+            embargo_rules.propose(until=planned.until, binding_until=planned.binding_until),
             reason=planned.reason,
         )
         case = cases_service.create_case(

@@ -9,6 +9,7 @@ it. An organization acts on its own scope and campaigns; coordinators may act fo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import threading
@@ -48,6 +49,7 @@ from clearinghouse.scans.windows import Schedule
 from clearinghouse.vulns import service as vulns_service
 
 MAX_ENTRIES = 200
+DEFAULT_CAP_PPS = 1000  # an owner's shared throttle until it sets one
 
 
 def _hex(value: int) -> str:
@@ -244,7 +246,7 @@ def _policy(session: Session, org_id: int, rt: Runtime) -> OwnerPolicy:
         row = OwnerPolicy(
             organization_id=org_id,
             timezone="UTC",
-            rate_cap_pps=1000,
+            rate_cap_pps=DEFAULT_CAP_PPS,
             exclusive=False,
             updated_at=rt.clock.now(),
         )
@@ -334,7 +336,7 @@ def authorize(
         org = _acting(viewer, owner, session)
         grantee = access_service.get_org_by_name_or_raise(session, name=scanner)
         policy = _policy(session, org.id, rt)
-        schedule = Schedule.parse(policy.timezone, windows)
+        Schedule.parse(policy.timezone, windows)  # refuses a bad spec before anything is stored
         verified = [
             scope.parse_network(c.value)
             for c in session.scalars(
@@ -365,7 +367,7 @@ def authorize(
             scanner_id=grantee.id,
             ranges=orjson.dumps([r.text for r in parsed]).decode(),
             hostnames=orjson.dumps(names).decode(),
-            windows=str(schedule) if windows else windows,
+            windows=windows,
             timezone=policy.timezone,
             techniques=orjson.dumps([k.value for k in kinds]).decode(),
             max_rate_pps=max_rate_pps,
@@ -374,7 +376,6 @@ def authorize(
             expires_at=expires_at,
             created_at=now,
         )
-        row.windows = windows
         session.add(row)
         session.flush()
         _audit(session, rt, viewer, "scan.authorize", row.id, owner=org.name, scanner=grantee.name)
@@ -473,35 +474,33 @@ def declare_campaign(
     now = rt.clock.now()
     with rt.db.session() as session:
         org = _acting(viewer, scanner, session)
-        request = decision.CampaignRequest(**{**_fields(request), "scanner_id": org.id})
-        claims = [
-            (c.organization_id, scope.parse_network(c.value))
-            for c in session.scalars(
-                select(ScopeClaim).where(
-                    ScopeClaim.kind == "network", ScopeClaim.verified_at.is_not(None)
-                )
+        request = dataclasses.replace(request, scanner_id=org.id)
+        # One read of every network claim: verified ones say who owns what, fragile ones what
+        # must never be actively scanned; an owner without a stored policy has the defaults.
+        claims: list[tuple[int, scope.NetworkRange]] = []
+        fragile: dict[int, list[scope.NetworkRange]] = {}
+        for claim in session.scalars(select(ScopeClaim).where(ScopeClaim.kind == "network")):
+            parsed = scope.parse_network(claim.value)
+            if claim.verified_at is not None:
+                claims.append((claim.organization_id, parsed))
+            if claim.fragile:
+                fragile.setdefault(claim.organization_id, []).append(parsed)
+        owner_ids = sorted({owner for owner, _ in claims})
+        policies = {
+            row.organization_id: row
+            for row in session.scalars(
+                select(OwnerPolicy).where(OwnerPolicy.organization_id.in_(owner_ids))
             )
-        ]
-        owner_ids = sorted({owner for owner, claimed in claims})
+        }
         owners = {
             oid: decision.Owner(
                 id=oid,
-                rate_cap_pps=policy.rate_cap_pps,
-                paused=policy.paused_at is not None,
-                exclusive=policy.exclusive,
-                excluded=tuple(
-                    scope.parse_network(c.value)
-                    for c in session.scalars(
-                        select(ScopeClaim).where(
-                            ScopeClaim.organization_id == oid,
-                            ScopeClaim.kind == "network",
-                            ScopeClaim.fragile.is_(True),
-                        )
-                    )
-                ),
+                rate_cap_pps=policies[oid].rate_cap_pps if oid in policies else DEFAULT_CAP_PPS,
+                paused=oid in policies and policies[oid].paused_at is not None,
+                exclusive=oid in policies and policies[oid].exclusive,
+                excluded=tuple(fragile.get(oid, ())),
             )
             for oid in owner_ids
-            for policy in [_policy(session, oid, rt)]
         }
         auths = [
             _rule_authorization(row)
@@ -601,10 +600,6 @@ def _named(session: Session, message: str) -> str:
         return f"{match.group(1)} {org.name}" if org else match.group(0)
 
     return _ORG_ID.sub(name, message)
-
-
-def _fields(request: decision.CampaignRequest) -> dict[str, Any]:
-    return {name: getattr(request, name) for name in request.__slots__}
 
 
 def _tickets(session: Session, ids: Sequence[int]) -> list[str]:
