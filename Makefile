@@ -60,6 +60,7 @@ bench: $(DEV_STAMP) $(PEERS_VENV)/bin/python
 	$(BIN)/python benchmarks/matching.py --peers-python $(PEERS_VENV)/bin/python
 	$(BIN)/python benchmarks/case_scale.py
 	$(BIN)/python benchmarks/deconfliction.py
+	$(BIN)/python benchmarks/eval_statistics.py
 
 # Scanning as a service: the scanners' own venv, built with the system Python (the sandbox's
 # unprivileged user cannot read a venv whose Python lives under /root).

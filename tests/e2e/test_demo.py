@@ -139,6 +139,21 @@ def test_demo_runs_every_capability(tmp_path: Path) -> None:
     if shutil.which("clang") and shutil.which("bwrap"):
         assert "Heap-buffer-overflow WRITE 1" in service["fuzz"]["crashes"]
         assert "reproduced" in service["verdicts"]
+    # Frontier models: the strong stand-in is covered and the weak one not, on a confidential
+    # suite its non-evaluators cannot read; the 31-day window is refused; a trusted partner is
+    # admitted only once both sides approve, and its access is recorded.
+    evaluation = report["evaluation"]
+    assert evaluation["suite"]["confidential"] is True
+    assert evaluation["suite"]["tasks"] >= 20
+    assert evaluation["coordinator_sees_tasks"] is False
+    assert evaluation["designations"] == {"frontier-x": "covered", "compact-y": "not_covered"}
+    strong = evaluation["runs"]["frontier-x"]["families"]
+    weak = evaluation["runs"]["compact-y"]["families"]
+    assert strong["discover"]["interval"][0] >= 0.3 > weak["discover"]["interval"][1]
+    assert evaluation["paired"]["discover"]["interval"][0] > 0  # better on the same tasks
+    assert "more than 30 days" in evaluation["window_31_days"]
+    assert evaluation["partner"] == {"nominated": "nominated", "after_both": "admitted"}
+    assert evaluation["partner_access"] is True
 
 
 def test_demo_refuses_to_overwrite_a_directory_it_did_not_make(tmp_path: Path) -> None:

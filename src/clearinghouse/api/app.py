@@ -16,6 +16,7 @@ from clearinghouse import __version__
 from clearinghouse.api import problems
 from clearinghouse.api.case_routes import public_router as csaf_public_router
 from clearinghouse.api.case_routes import router as case_router
+from clearinghouse.api.eval_routes import router as eval_router
 from clearinghouse.api.inventory_routes import router as inventory_router
 from clearinghouse.api.limits import BodyLimit
 from clearinghouse.api.routes import router
@@ -74,6 +75,7 @@ def create_app(runtime: Runtime | None = None, *, run_workers: bool | None = Non
     app.include_router(inventory_router)
     app.include_router(case_router)
     app.include_router(scan_router)
+    app.include_router(eval_router)
     app.include_router(csaf_public_router)
     app.add_middleware(BodyLimit)
 

@@ -20,7 +20,7 @@ from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import OrgKind, Role, Sector, parse_enum
 from clearinghouse.access.visibility import LOCAL_ADMIN, Viewer
 from clearinghouse.audit import service as audit_service
-from clearinghouse.cli import disclosure, scans
+from clearinghouse.cli import disclosure, evaluation, scans
 from clearinghouse.cli.output import emit, emit_json
 from clearinghouse.core.errors import ClearinghouseError, InputError
 from clearinghouse.core.tlp import Tlp
@@ -82,6 +82,10 @@ for sub, name in (
     (disclosure.notifications_app, "notifications"),
     (disclosure.outbox_app, "outbox"),
     (scans.scans_app, "scans"),
+    (evaluation.eval_app, "eval"),
+    (evaluation.models_app, "models"),
+    (evaluation.engagements_app, "engagements"),
+    (evaluation.designation_app, "designation"),
 ):
     app.add_typer(sub, name=name)
 

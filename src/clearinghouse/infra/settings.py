@@ -88,6 +88,16 @@ class Settings(BaseSettings):
     fuzz_seconds: int = Field(default=30, ge=1, le=3600)
     # How often the in-process scheduler (or Celery beat) runs deadlines and the outbox.
     scheduler_interval_s: float = Field(default=60.0, ge=0.2, le=86400.0)
+    # Frontier model assessment: model API keys (sent only to the model's endpoint, never
+    # logged or stored), parallel samples per run, the per-request timeout, and the agent's
+    # default budgets.
+    openai_api_key: str | None = Field(default=None, repr=False)
+    anthropic_api_key: str | None = Field(default=None, repr=False)
+    eval_workers: int = Field(default=2, ge=1, le=64)
+    eval_request_timeout_s: float = Field(default=120.0, ge=1.0, le=3600.0)
+    eval_max_steps: int = Field(default=30, ge=1, le=1000)
+    eval_max_tokens: int = Field(default=200_000, ge=1000, le=100_000_000)
+    eval_wall_time_s: float = Field(default=900.0, ge=1.0, le=86400.0)
 
     @property
     def resolved_database_url(self) -> str:
@@ -108,6 +118,11 @@ class Settings(BaseSettings):
     def target_dir(self) -> Path:
         """Registered targets, one directory per content digest."""
         return self.data_dir / "targets"
+
+    @property
+    def suite_dir(self) -> Path:
+        """Registered evaluation suites, one directory per content hash (never changed)."""
+        return self.data_dir / "suites"
 
     @property
     def build_dir(self) -> Path:

@@ -62,6 +62,7 @@ from clearinghouse.pipeline import (
     validation_flow,
 )
 from clearinghouse.pipeline.demo_disclosure import disclosure_step
+from clearinghouse.pipeline.demo_evaluation import evaluation_step
 from clearinghouse.pipeline.demo_scans import scans_step
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.validation.patching import PatchToolMissingError
@@ -80,6 +81,8 @@ ORGS: tuple[tuple[str, OrgKind, Sector | None], ...] = (
     ("QuickScan AI", OrgKind.AI_LAB, None),
     ("First Community Bank", OrgKind.OPERATOR, Sector.FINANCE),
     ("Riverside Water Utility", OrgKind.OPERATOR, Sector.WATER),
+    ("Frontier Labs", OrgKind.MODEL_DEVELOPER, None),
+    ("National AI Evaluation Agency", OrgKind.AGENCY, Sector.GOVERNMENT),
 )
 # (operator, SBOM asset): what each critical-infrastructure operator runs
 SBOMS: tuple[tuple[str, str], ...] = (
@@ -368,7 +371,9 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
 
     report["scans"] = scans_step(runtime, viewers=viewers, say=say)
 
-    say("11. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
+    report["evaluation"] = evaluation_step(runtime, root=root, viewers=viewers, say=say)
+
+    say("12. The HTTP API on loopback, read as each organization (TLP 2.0 enforced):")
     api: dict[str, Any] = {}
     with _ApiServer(root) as base, httpx.Client(base_url=base, timeout=30) as client:
         for name, _, _ in ORGS:
@@ -410,7 +415,7 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
         verdict = audit_service.verify_chain(session)
     report["audit"] = {"ok": verdict.ok, "events": verdict.events}
     say(
-        f"12. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
+        f"13. Audit chain: ok={verdict.ok}, {verdict.events} hash-chained events "
         "(every write and every restricted read)"
     )
     runtime.close()

@@ -22,6 +22,17 @@ from clearinghouse.cases.models import (
     VendorStatus,
 )
 from clearinghouse.dedup.models import DedupIndexEntry, Separation, Suggestion
+from clearinghouse.evaluation.models import (
+    AccessGrant,
+    Designation,
+    Engagement,
+    EvalRun,
+    EvalSample,
+    EvalSuite,
+    FrontierModel,
+    ModelAssist,
+    TrustedPartner,
+)
 from clearinghouse.infra.db import Base
 from clearinghouse.intake.models import Finding, FindingContent, Submission
 from clearinghouse.inventory.models import (
@@ -45,6 +56,7 @@ from clearinghouse.validation.models import PatchValidation, Target, ValidationR
 from clearinghouse.vulns.models import IdCounter, Vulnerability
 
 __all__ = [
+    "AccessGrant",
     "AdvisoryDocument",
     "AdvisoryRecord",
     "ApiToken",
@@ -59,16 +71,23 @@ __all__ = [
     "CaseVulnerability",
     "Coverage",
     "DedupIndexEntry",
+    "Designation",
     "DirectoryEntry",
     "EmbargoEvent",
     "Endpoint",
+    "Engagement",
     "EpssRecord",
+    "EvalRun",
+    "EvalSample",
+    "EvalSuite",
     "Finding",
     "FindingContent",
+    "FrontierModel",
     "IdCounter",
     "Inventory",
     "InventoryComponent",
     "KevRecord",
+    "ModelAssist",
     "Notification",
     "Organization",
     "OutboxMessage",
@@ -84,6 +103,7 @@ __all__ = [
     "Suggestion",
     "Target",
     "TlpGrant",
+    "TrustedPartner",
     "ValidationRun",
     "VendorNamespace",
     "VendorStatus",

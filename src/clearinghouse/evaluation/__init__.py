@@ -1,0 +1,1 @@
+"""Frontier-model assessment: task suites, model agents, grading, statistics and designation."""
