@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import hashlib
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -31,7 +30,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clearinghouse.access import service as access_service
-from clearinghouse.access.models import Organization
 from clearinghouse.access.roles import OrgKind
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit import service as audit_service
@@ -46,7 +44,13 @@ from clearinghouse.evaluation.adapters import adapter_from_spec
 from clearinghouse.evaluation.adapters.base import ModelAdapter
 from clearinghouse.evaluation.agent import SCAFFOLD, AgentOutcome, Budget, run_agent
 from clearinghouse.evaluation.grading import Grade, Grader, GradeStatus, verify_suite
-from clearinghouse.evaluation.models import Engagement, EvalRun, EvalSample, EvalSuite
+from clearinghouse.evaluation.models import (
+    Engagement,
+    EvalRun,
+    EvalSample,
+    EvalSuite,
+    FrontierModel,
+)
 from clearinghouse.evaluation.statistics import Attempt, paired_comparison, summarize
 from clearinghouse.evaluation.tasks import Suite, Task, load_suite, starter_suite_dir
 from clearinghouse.pipeline.runtime import Runtime
@@ -95,8 +99,6 @@ def _suite_or_404(session: Session, *, viewer: Viewer, ref: str | int) -> EvalSu
 def _engagement_developer(session: Session, engagement_id: int | None) -> int | None:
     if engagement_id is None:
         return None
-    from clearinghouse.evaluation.models import FrontierModel
-
     engagement = session.get(Engagement, engagement_id)
     if engagement is None:
         return None
@@ -809,13 +811,3 @@ def list_runs(rt: Runtime, *, viewer: Viewer) -> list[dict[str, Any]]:
             for row in rows
             if run_visible(session, viewer=viewer, run=row)
         ]
-
-
-def organization_of(session: Session, viewer: Viewer) -> Organization | None:
-    if viewer.organization_id is None:
-        return None
-    return session.get(Organization, viewer.organization_id)
-
-
-def digest_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -9,7 +9,6 @@ into its adapter and explains a malformed spec.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import socket
 import sys
@@ -337,9 +336,10 @@ def test_malformed_specs_say_what_is_expected(spec: str, message: str) -> None:
         assert "secret" not in str(raised.value)
 
 
-def test_llamacpp_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
-    if importlib.util.find_spec("llama_cpp") is not None:
-        pytest.skip("llama-cpp-python is installed here, so the missing-extra path cannot run")
+def test_llamacpp_without_the_extra_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # as if the extra were not installed
     with pytest.raises(ModelError) as raised:
         adapter_from_spec(f"llamacpp:{tmp_path / 'model.gguf'}", settings_keys={}, timeout_s=5)
     assert INSTALL_HINT in str(raised.value)
@@ -347,8 +347,8 @@ def test_llamacpp_without_the_extra_says_how_to_install_it(tmp_path: Path) -> No
 
 
 class FakeLlama:
-    """Stands in for llama_cpp.Llama, which cannot be installed here: records the calls and
-    answers in the chat-completions shape llama-cpp-python returns."""
+    """Stands in for llama_cpp.Llama (test_local_model.py runs the real one): records the
+    calls and answers in the chat-completions shape llama-cpp-python returns."""
 
     made: ClassVar[list[dict[str, object]]] = []
     calls: ClassVar[list[dict[str, object]]] = []

@@ -5,8 +5,10 @@ shape, so this adapter reuses that module's mapping and parser. The library is i
 when an adapter is made, so the clearinghouse runs without it; its absence is a
 :class:`ModelError` that says how to install it. Tool calling needs a chat format that
 supports tools: by default the template embedded in the GGUF file is used (llama-cpp-python
-renders ``tools`` through it); pass ``chat_format`` (e.g. ``"chatml-function-calling"``) for
-models whose template ignores tools.
+renders ``tools`` through it, but does not parse tool calls out of the reply); pass
+``chat_format`` (e.g. ``"chatml-function-calling"``, which constrains the reply with a grammar
+and returns real tool calls) for a model to call tools. Those formats act on the tools only
+with ``tool_choice="auto"``, which is sent whenever there are tools.
 
 For a model served by llama.cpp's own ``llama-server`` use the ``openai:`` adapter instead;
 it speaks the same API over HTTP.
@@ -86,11 +88,15 @@ class LlamaCppAdapter:
     def complete(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec], *, max_tokens: int
     ) -> Completion:
+        wire_tools = openai_tools(tools) or None
         with self._lock:
             try:
                 document: object = self._llama.create_chat_completion(
                     messages=openai_messages(messages),
-                    tools=openai_tools(tools) or None,
+                    tools=wire_tools,
+                    # The API's default, but llama-cpp-python's function-calling formats
+                    # ignore the tools unless it is given.
+                    tool_choice="auto" if wire_tools else None,
                     max_tokens=max_tokens,
                     temperature=0.0,
                 )

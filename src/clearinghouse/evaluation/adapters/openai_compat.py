@@ -253,7 +253,10 @@ class OpenAICompatAdapter:
     ) -> Completion:
         body: dict[str, object] = {"model": self.model, "messages": openai_messages(messages)}
         if tools:
+            # "auto" is the API's default, but some servers (llama-cpp-python's function-calling
+            # chat formats) drop the tools unless it is said explicitly.
             body["tools"] = openai_tools(tools)
+            body["tool_choice"] = "auto"
         try:
             document = self._poster.post({**body, self._limit_field: max_tokens})
         except ModelError as error:
