@@ -85,7 +85,7 @@ def adapter_from_spec(
         key = settings_keys.get("anthropic") or None
         if key is None and not at:
             raise InputError(
-                "the anthropic adapter needs an API key: set the Anthropic key in the settings"
+                "the anthropic adapter needs an API key: set CLEARINGHOUSE_ANTHROPIC_API_KEY"
             )
         return AnthropicAdapter(model, key, base_url or DEFAULT_BASE_URL, timeout_s=timeout_s)
     if kind == "llamacpp":
