@@ -1,4 +1,5 @@
-"""ORM models for organizations, tokens and explicit TLP grants."""
+"""ORM models for organizations, tokens, explicit TLP grants, and web sign-in (password users
+and browser sessions)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,43 @@ class TlpGrant(Base):
     resource_id: Mapped[int] = mapped_column()
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class WebUser(Base):
+    """A person who signs in to the web interface with a username and a password (stored only
+    as an argon2id hash); it acts for one organization with one role, like an API token."""
+
+    __tablename__ = "web_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, PHC string format
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebSession(Base):
+    """One signed-in browser. Its id is the SHA-256 of the random cookie value (a stolen database
+    yields no usable cookie); it names the token or user it came from, checked again on every
+    request (revoking the token or disabling the user ends it), holds the CSRF secret of its
+    pages, and ends when idle past ``expires_at`` or when revoked (signing out)."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (
+        Index("ix_web_sessions_user", "user_id"),
+        Index("ix_web_sessions_token", "token_id"),
+        Index("ix_web_sessions_expires", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie value
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    role: Mapped[str] = mapped_column(String(16))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("web_users.id"))
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

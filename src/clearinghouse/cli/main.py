@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -20,7 +20,7 @@ from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import OrgKind, Role, Sector, parse_enum
 from clearinghouse.access.visibility import LOCAL_ADMIN, Viewer
 from clearinghouse.audit import service as audit_service
-from clearinghouse.cli import disclosure, evaluation, scans
+from clearinghouse.cli import disclosure, evaluation, scans, web
 from clearinghouse.cli.output import emit, emit_json
 from clearinghouse.core.errors import ClearinghouseError, InputError
 from clearinghouse.core.tlp import Tlp
@@ -86,6 +86,7 @@ for sub, name in (
     (evaluation.models_app, "models"),
     (evaluation.engagements_app, "engagements"),
     (evaluation.designation_app, "designation"),
+    (web.web_app, "web"),
 ):
     app.add_typer(sub, name=name)
 
@@ -514,7 +515,7 @@ def serve(
     if settings.database_url:
         os.environ["CLEARINGHOUSE_DATABASE_URL"] = settings.database_url
     uvicorn.run(
-        "clearinghouse.api.app:create_app",
+        "clearinghouse.web.app:create_app",
         factory=True,
         host=host,
         port=port,
@@ -732,13 +733,48 @@ def demo(
         Path | None, typer.Option(help="Where to build the demo world (default: a fresh temp dir).")
     ] = None,
     as_json: JsonFlag = False,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Then keep serving the API and the web interface on 127.0.0.1 with the demo "
+            "data, and print a sign-in token per demo organization.",
+        ),
+    ] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port for --serve.")] = 8000,
 ) -> None:
     """Build a fresh demo world and run every capability end to end."""
     from clearinghouse.pipeline.demo import run_demo
 
-    report = run_demo(data_dir=data_dir, echo=None if as_json else print)
+    report = run_demo(data_dir=data_dir, echo=None if as_json else print, with_tokens=serve)
     if as_json:
         emit_json(report)
+    if serve:
+        _serve_demo(report, port=port, out=sys.stderr if as_json else sys.stdout)
+
+
+def _serve_demo(report: dict[str, Any], *, port: int, out: TextIO) -> None:
+    """Serve the demo's data directory (its own SQLite database) until interrupted; the
+    address and tokens go to ``out`` (stderr under ``--json``, whose stdout is one document)."""
+    import uvicorn
+
+    base = f"http://127.0.0.1:{port}"
+    lines = [
+        f"Serving the demo at {base}/ (the API and the web interface; Ctrl-C stops it)",
+        f"Sign in at {base}/signin with one of these tokens (analyst role):",
+        *(f"  {item['organization']:<30} {item['token']}" for item in report["sign_in"]),
+    ]
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+    os.environ["CLEARINGHOUSE_DATA_DIR"] = str(report["data_dir"])
+    os.environ.pop("CLEARINGHOUSE_DATABASE_URL", None)  # the demo's database is its own
+    uvicorn.run(
+        "clearinghouse.web.app:create_app",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
 
 
 def main() -> None:

@@ -205,7 +205,9 @@ class _ApiServer:
                 self._process.wait()
 
 
-def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
+def run_demo(*, data_dir: Path | None, echo: Echo, with_tokens: bool = False) -> dict[str, Any]:
+    """Build the world and run every step; ``with_tokens`` adds each organization's analyst
+    token to the report (``demo --serve`` prints them for signing in)."""
     say: Callable[[str], None] = echo or (lambda _line: None)
     root = _prepare(data_dir)
     (root / MARKER).write_text("built by `clearinghouse demo`; safe to delete\n")
@@ -248,6 +250,8 @@ def run_demo(*, data_dir: Path | None, echo: Echo) -> dict[str, Any]:
             org = access_service.get_org_by_name_or_raise(session, name=name)
             viewers[name] = access_service.viewer_for_org(org, role=Role.SUBMITTER)
     report["organizations"] = [name for name, _, _ in ORGS]
+    if with_tokens:
+        report["sign_in"] = [{"organization": name, "token": tokens[name]} for name, _, _ in ORGS]
     say(f"1. Registered {len(ORGS)} organizations, one analyst token each (stored as hashes)")
 
     def submit_bytes(data: bytes, org: str, tlp: Tlp, share: tuple[str, ...]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ registry Alembic's autogenerate and the schema-drift test compare against.
 
 from __future__ import annotations
 
-from clearinghouse.access.models import ApiToken, Organization, TlpGrant
+from clearinghouse.access.models import ApiToken, Organization, TlpGrant, WebSession, WebUser
 from clearinghouse.advisories.models import AdvisoryDocument, Notification, OutboxMessage
 from clearinghouse.audit.models import AuditEvent, AuditHead
 from clearinghouse.cases.models import (
@@ -109,4 +109,6 @@ __all__ = [
     "VendorStatus",
     "VexRecord",
     "Vulnerability",
+    "WebSession",
+    "WebUser",
 ]
