@@ -44,6 +44,8 @@ class Viewer:
     def label(self) -> str:
         if self.superuser:
             return "local-admin"
+        if self.token_id is None:  # the local operator acting for the organization (``--as``)
+            return f"{self.organization}/{self.role.value}"
         return f"{self.organization}/{self.role.value}#{self.token_id}"
 
 
