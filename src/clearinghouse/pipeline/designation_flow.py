@@ -396,29 +396,35 @@ def decide(
 def _elicitation(session: Session, runs: Sequence[EvalRun]) -> dict[str, designation.Elicitation]:
     """Per family: the weakest budget and fewest epochs among the runs used, the refusals,
     and the scaffolds (an assessment is only as strong as its weakest elicitation)."""
-    out: dict[str, designation.Elicitation] = {}
-    for family in {s for run in runs for s in _families(session, run.id)}:
-        samples = session.scalars(
-            select(EvalSample).where(
-                EvalSample.run_id.in_([run.id for run in runs]),
-                EvalSample.family == family,
-                EvalSample.status == "done",
-            )
-        ).all()
-        budgets = [orjson.loads(run.budget) for run in runs]
-        out[family] = designation.Elicitation(
-            epochs=min(run.epochs for run in runs),
-            min_steps_budget=min(int(b.get("max_steps", 0)) for b in budgets),
-            min_tokens_budget=min(int(b.get("max_tokens", 0)) for b in budgets),
-            refusals=sum(1 for s in samples if s.refused),
-            samples=len(samples),
-            scaffolds=frozenset(run.scaffold for run in runs),
+    budgets = [orjson.loads(run.budget) for run in runs]
+    epochs = min(run.epochs for run in runs)
+    steps = min(int(b.get("max_steps", 0)) for b in budgets)
+    tokens = min(int(b.get("max_tokens", 0)) for b in budgets)
+    scaffolds = frozenset(run.scaffold for run in runs)
+    done: dict[str, int] = {}
+    refused: dict[str, int] = {}
+    rows = session.execute(
+        select(EvalSample.family, EvalSample.status, EvalSample.refused).where(
+            EvalSample.run_id.in_([run.id for run in runs])
         )
-    return out
-
-
-def _families(session: Session, run_id: int) -> set[str]:
-    return set(session.scalars(select(EvalSample.family).where(EvalSample.run_id == run_id)))
+    )
+    for family, status, was_refused in rows:
+        done.setdefault(family, 0)
+        refused.setdefault(family, 0)
+        if status == "done":
+            done[family] += 1
+            refused[family] += 1 if was_refused else 0
+    return {
+        family: designation.Elicitation(
+            epochs=epochs,
+            min_steps_budget=steps,
+            min_tokens_budget=tokens,
+            refusals=refused[family],
+            samples=done[family],
+            scaffolds=scaffolds,
+        )
+        for family in done
+    }
 
 
 def sign_off(rt: Runtime, *, viewer: Viewer, designation_id: int, note: str = "") -> dict[str, Any]:
