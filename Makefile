@@ -1,5 +1,6 @@
 # Two commands for a fresh machine with Python 3.11+ and make:
-#   make demo   set up .venv, migrate the embedded SQLite database, run the end-to-end demo
+#   make demo   set up .venv, migrate the embedded SQLite database, run the end-to-end demo, then
+#               serve the web interface on the demo data (DEMO_FLAGS= to only run and report)
 #   make test   set up .venv with dev extras, run lint, type checks, layer contract and tests
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,8 +23,13 @@ $(DEV_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP) $(DEV_STAMP)
 
+# The demo ends by serving the API and the web interface on 127.0.0.1:$(DEMO_PORT) with the demo
+# data, printing a sign-in token per demo organization (Ctrl-C stops it).
+DEMO_PORT ?= 8000
+DEMO_FLAGS ?= --serve --port $(DEMO_PORT)
+
 demo: $(STAMP)
-	$(BIN)/clearinghouse demo
+	$(BIN)/clearinghouse demo $(DEMO_FLAGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -61,6 +67,7 @@ bench: $(DEV_STAMP) $(PEERS_VENV)/bin/python
 	$(BIN)/python benchmarks/case_scale.py
 	$(BIN)/python benchmarks/deconfliction.py
 	$(BIN)/python benchmarks/eval_statistics.py
+	$(BIN)/python benchmarks/web.py
 
 # Scanning as a service: the scanners' own venv, built with the system Python (the sandbox's
 # unprivileged user cannot read a venv whose Python lives under /root).

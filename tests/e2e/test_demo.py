@@ -1,36 +1,144 @@
-"""``clearinghouse demo``, the README's main job, end to end in its own process."""
+"""``clearinghouse demo``, the README's main job, end to end in its own process: ``make demo``
+runs it with ``--serve``, so the demo here also ends by serving, and the web interface is read
+with the tokens it printed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
+import httpx
 import orjson
 
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
+TOKEN_LINE = re.compile(r"^  (.+?)\s+(chk_\S+)$")
 
-def test_demo_runs_every_capability(tmp_path: Path) -> None:
+
+@dataclass
+class Served:
+    """What ``demo --json --serve`` wrote: the report on stdout, then the address and the sign-in
+    tokens on stderr (the report's stdout stays one JSON document)."""
+
+    report: dict[str, Any]
+    base: str
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _drain(stream: IO[bytes], into: list[bytes]) -> None:
+    for line in iter(stream.readline, b""):
+        into.append(line)
+
+
+@contextlib.contextmanager
+def demo_serving(data_dir: Path, *, timeout: float = 240) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARINGHOUSE_")}
-    done = subprocess.run(
+    port = _free_port()
+    process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "clearinghouse.cli.main",
-            "demo",
-            "--data-dir",
-            str(tmp_path / "demo"),
-            "--json",
+            *(sys.executable, "-m", "clearinghouse.cli.main", "demo"),
+            *("--data-dir", str(data_dir), "--json", "--serve", "--port", str(port)),
         ],
         env=env,
-        capture_output=True,
-        timeout=180,
-        check=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
-    assert done.returncode == 0, done.stderr.decode()[-2000:]
-    report = orjson.loads(done.stdout)
+    out: list[bytes] = []
+    err: list[bytes] = []
+    readers = [
+        threading.Thread(target=_drain, args=(process.stdout, out), daemon=True),
+        threading.Thread(target=_drain, args=(process.stderr, err), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, b"".join(err).decode()[-3000:]
+            assert time.monotonic() < deadline, "the demo did not start serving in time"
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/signin", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.5)
+        report = orjson.loads(b"".join(out))
+        tokens = {}
+        for line in b"".join(err).decode().splitlines():
+            if found := TOKEN_LINE.match(line):
+                tokens[found.group(1).strip()] = found.group(2)
+        assert f"{base}/signin" in b"".join(err).decode()
+        yield Served(report=report, base=base, tokens=tokens)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        for reader in readers:
+            reader.join(timeout=5)
 
+
+def _signed_in(base: str, token: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=30, follow_redirects=True)
+    form = client.get("/signin")
+    csrf = CSRF_META.search(form.text)
+    assert csrf is not None
+    done = client.post("/signin", data={"csrf_token": csrf.group(1), "token": token})
+    assert done.status_code == 200, done.text[-500:]  # followed to the triage queue
+    assert str(done.url).endswith("/triage")
+    return client
+
+
+def test_demo_runs_every_capability_then_serves_the_web_interface(tmp_path: Path) -> None:
+    with demo_serving(tmp_path / "demo") as served:
+        check_report(served.report)
+        check_web(served)
+
+
+def check_web(served: Served) -> None:
+    """Every demo organization signs in with its printed token and reads the pages."""
+    assert set(served.tokens) == {item["organization"] for item in served.report["sign_in"]}
+    for organization, token in served.tokens.items():
+        with contextlib.closing(_signed_in(served.base, token)) as client:
+            for page in ("/triage", "/cases", "/dashboard", "/scans", "/models"):
+                response = client.get(page)
+                assert response.status_code == 200, (organization, page, response.text[-500:])
+                assert organization in response.text  # who is signed in, in the header
+    with (
+        contextlib.closing(
+            _signed_in(served.base, served.tokens["Valley Rural Hospital"])
+        ) as hospital,
+        contextlib.closing(
+            _signed_in(served.base, served.tokens["Coordination Center"])
+        ) as coordinator,
+    ):
+        # the coordinator sees more of the queue than the hospital (TLP), as through the API
+        rows = re.compile(r'<tr data-vuln="(CH-\d{4}-\d{5})"')
+        seen_by_hospital = set(rows.findall(hospital.get("/triage").text))
+        seen_by_coordinator = set(rows.findall(coordinator.get("/triage").text))
+        assert seen_by_hospital < seen_by_coordinator
+
+
+def check_report(report: dict[str, Any]) -> None:
     imports = {item["asset"]: item for item in report["imports"]}
     assert imports["lab-alpha.sarif"]["new_vulnerabilities"] == 3
     assert imports["lab-beta.sarif"]["duplicates"] == 2  # cross-tool, cross-organization

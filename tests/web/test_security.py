@@ -8,7 +8,7 @@ import re
 import pytest
 
 from clearinghouse.core.tlp import Tlp
-from clearinghouse.web import queries
+from clearinghouse.pipeline import queries
 from clearinghouse.web.pages import SESSION_COOKIE
 from clearinghouse.web.security import CONTENT_SECURITY_POLICY, safe_next
 from tests.web.conftest import BrowserFactory, ClientFactory, csrf_of

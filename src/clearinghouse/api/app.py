@@ -8,7 +8,7 @@ pool and a recovery thread for the life of the server.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
@@ -28,9 +28,15 @@ from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.pipeline.scheduler import scheduler_thread
 
 
-def create_app(runtime: Runtime | None = None, *, run_workers: bool | None = None) -> FastAPI:
+def create_app(
+    runtime: Runtime | None = None,
+    *,
+    run_workers: bool | None = None,
+    body_limit_exempt: Callable[[str], bool] | None = None,
+) -> FastAPI:
     """The app; ``run_workers`` (default: only when it builds its own runtime) starts the
-    in-process validation pool while the app runs, unless a broker is configured."""
+    in-process validation pool while the app runs, unless a broker is configured.
+    ``body_limit_exempt`` names paths that cap their own bodies (see ``limits.BodyLimit``)."""
     if run_workers is None:
         run_workers = runtime is None
     if runtime is None:
@@ -77,7 +83,7 @@ def create_app(runtime: Runtime | None = None, *, run_workers: bool | None = Non
     app.include_router(scan_router)
     app.include_router(eval_router)
     app.include_router(csaf_public_router)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, exempt=body_limit_exempt)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -11,6 +11,8 @@ body as a 400).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,12 +24,25 @@ _PROBLEM_TYPE = "https://clearinghouse.invalid/problems/" + TooLargeError.type_s
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int = JSON_BODY_MAX_BYTES) -> None:
+    """``exempt`` names further paths that stream their own, larger cap (the web interface's
+    file uploads, which answer with a page of their own)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int = JSON_BODY_MAX_BYTES,
+        exempt: Callable[[str], bool] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.exempt is not None and self.exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or ()).get(b"content-length", b"")

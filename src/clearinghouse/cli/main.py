@@ -749,6 +749,7 @@ def demo(
     report = run_demo(data_dir=data_dir, echo=None if as_json else print, with_tokens=serve)
     if as_json:
         emit_json(report)
+        sys.stdout.flush()  # before serving: whoever reads the pipe gets the report now
     if serve:
         _serve_demo(report, port=port, out=sys.stderr if as_json else sys.stdout)
 

@@ -74,8 +74,13 @@ class Finding(Base):
 
     __tablename__ = "findings"
     __table_args__ = (
-        Index("ix_findings_vulnerability", "vulnerability_id"),
+        # A vulnerability's findings, and whether a viewer may see them, from the index alone
+        # (the triage queue tests this for every vulnerability it counts).
+        Index(
+            "ix_findings_visibility", "vulnerability_id", "tlp", "organization_id", "submission_id"
+        ),
         Index("ix_findings_submission", "submission_id", "seq"),
+        Index("ix_findings_content", "content_digest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,7 @@ from clearinghouse.core.errors import (
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.dedup import queries as dedup_queries
 from clearinghouse.formats.securitytxt import parse_security_txt
+from clearinghouse.intake.models import Finding
 from clearinghouse.inventory.packages import package_purl
 from clearinghouse.pipeline import patch_flow
 from clearinghouse.pipeline.runtime import Runtime
@@ -290,6 +291,27 @@ class VulnFacts:
     reported_at: dt.datetime
 
 
+def package_urls(findings: Iterable[Finding]) -> list[str]:
+    """The package URLs the findings name: a ``pkg:`` target, and each affected entry's purl
+    (or one derived from its ecosystem and name)."""
+    purls: list[str] = []
+    for finding in findings:
+        content = finding.content
+        if content.target and content.target.startswith("pkg:"):
+            purls.append(content.target)
+        details = orjson.loads(content.details or "{}")
+        for item in details.get("affected") or []:
+            if not isinstance(item, dict):
+                continue
+            if isinstance(item.get("purl"), str):
+                purls.append(item["purl"])
+            elif isinstance(item.get("ecosystem"), str) and isinstance(item.get("name"), str):
+                derived = package_purl(item["ecosystem"], item["name"])
+                if derived:
+                    purls.append(derived)
+    return purls
+
+
 def vulnerability_facts(session: Session, *, vulns: Sequence[Vulnerability]) -> list[VulnFacts]:
     """What the findings say of each vulnerability, as a coordinator sees them (two queries)."""
     summaries, visible = dedup_queries.summarize(session, viewer=LOCAL_ADMIN, vulns=vulns)
@@ -297,21 +319,7 @@ def vulnerability_facts(session: Session, *, vulns: Sequence[Vulnerability]) -> 
     for vuln, summary in zip(vulns, summaries, strict=True):
         shown = visible[vuln.id]
         first = shown[0][0]
-        purls: list[str] = []
-        for finding, _ in shown:
-            content = finding.content
-            if content.target and content.target.startswith("pkg:"):
-                purls.append(content.target)
-            details = orjson.loads(content.details or "{}")
-            for item in details.get("affected") or []:
-                if not isinstance(item, dict):
-                    continue
-                if isinstance(item.get("purl"), str):
-                    purls.append(item["purl"])
-                elif isinstance(item.get("ecosystem"), str) and isinstance(item.get("name"), str):
-                    derived = package_purl(item["ecosystem"], item["name"])
-                    if derived:
-                        purls.append(derived)
+        purls = package_urls(finding for finding, _ in shown)
         out.append(
             VulnFacts(
                 vuln=vuln,
@@ -970,24 +978,30 @@ def _message_json(row: Any, names: dict[int, str]) -> dict[str, Any]:
     }
 
 
+def visible_messages(session: Session, *, viewer: Viewer, access: CaseAccess) -> list[Any]:
+    """The case's messages this viewer may read: TLP:RED ones only by their author and their
+    one named recipient."""
+    rows = cases_service.messages_for(
+        session,
+        case_id=access.case.id,
+        organization_id=viewer.organization_id,
+        everything=viewer.superuser,
+    )
+    return [
+        r
+        for r in rows
+        if not (
+            r.tlp == Tlp.RED.value
+            and not viewer.superuser
+            and viewer.organization_id not in (r.author_org_id, r.recipient_org_id)
+        )
+    ]
+
+
 def list_messages(rt: Runtime, *, viewer: Viewer, case_id: str) -> dict[str, Any]:
     with rt.db.session() as session:
         access = access_case(session, viewer=viewer, case_id=case_id)
-        rows = cases_service.messages_for(
-            session,
-            case_id=access.case.id,
-            organization_id=viewer.organization_id,
-            everything=viewer.superuser,
-        )
-        rows = [
-            r
-            for r in rows
-            if not (
-                r.tlp == Tlp.RED.value
-                and not viewer.superuser
-                and viewer.organization_id not in (r.author_org_id, r.recipient_org_id)
-            )
-        ]
+        rows = visible_messages(session, viewer=viewer, access=access)
         names = org_names(session, [r.recipient_org_id for r in rows if r.recipient_org_id])
         threads: dict[str, list[dict[str, Any]]] = {}
         for row in rows:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -25,7 +26,11 @@ from clearinghouse.validation import scanners
 HOSPITAL = "Valley Rural Hospital"
 
 
-def _serve_token(path: str, body: str) -> tuple[ThreadingHTTPServer, threading.Thread]:
+@contextmanager
+def serving_token(path: str, body: str) -> Iterator[str]:
+    """A loopback web server answering ``path`` with ``body`` (an owner's HTTP ownership proof)
+    while the block runs; its base URL."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             found = self.path == path
@@ -40,7 +45,12 @@ def _serve_token(path: str, body: str) -> tuple[ThreadingHTTPServer, threading.T
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    return server, thread
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def scans_step(
@@ -57,19 +67,10 @@ def scans_step(
         domain="valley-hospital.example",
     )
     token = claimed["challenge"]
-    server, thread = _serve_token(token["http_path"], token["dns_value"])
-    try:
+    with serving_token(token["http_path"], token["dns_value"]) as base_url:
         verified = scan_flow.verify_scope(
-            runtime,
-            viewer=hospital,
-            organization=HOSPITAL,
-            method="http",
-            base_url=f"http://127.0.0.1:{server.server_address[1]}",
+            runtime, viewer=hospital, organization=HOSPITAL, method="http", base_url=base_url
         )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
     out["verified"] = verified["verified"]
     say(
         f"10. Scans: {HOSPITAL} claims 203.0.113.0/24 and proves it with an HTTP token on its "

@@ -538,6 +538,23 @@ def _operator_payload(
 # --- publication ----------------------------------------------------------------------------
 
 
+def revision_history(session: Session, case: Case) -> tuple[int, list[adv.Revision]]:
+    """The number the case's next advisory gets, and the revisions published before it."""
+    previous = list(
+        session.scalars(
+            select(AdvisoryDocument)
+            .where(AdvisoryDocument.case_id == case.id, AdvisoryDocument.kind == "csaf")
+            .order_by(AdvisoryDocument.version)
+        )
+    )
+    version = (previous[-1].version + 1) if previous else 1
+    history = [
+        adv.Revision(number=str(d.version), date=d.published_at, summary=d.summary)
+        for d in previous
+    ]
+    return version, history
+
+
 def advisory_content(
     rt: Runtime,
     session: Session,
@@ -675,18 +692,7 @@ def publish(rt: Runtime, *, viewer: Viewer, case_id: str, summary: str = "") -> 
         access = case_flow.access_case(session, viewer=viewer, case_id=case_id)
         case = access.case
         embargo_rules.require_public(cases_service.embargo_of(case), what="publishing an advisory")
-        previous = list(
-            session.scalars(
-                select(AdvisoryDocument)
-                .where(AdvisoryDocument.case_id == case.id, AdvisoryDocument.kind == "csaf")
-                .order_by(AdvisoryDocument.version)
-            )
-        )
-        version = (previous[-1].version + 1) if previous else 1
-        history = [
-            adv.Revision(number=str(d.version), date=d.published_at, summary=d.summary)
-            for d in previous
-        ]
+        version, history = revision_history(session, case)
         text = summary.strip() or ("Initial public release." if version == 1 else "Revised.")
         content = advisory_content(
             rt, session, case=case, version=version, summary=text, history=history

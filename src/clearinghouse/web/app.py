@@ -19,25 +19,44 @@ from fastapi.staticfiles import StaticFiles
 
 from clearinghouse.api.app import create_app as create_api_app
 from clearinghouse.pipeline.runtime import Runtime
-from clearinghouse.web import model_views, triage_views, views
+from clearinghouse.web import (
+    case_views,
+    model_views,
+    operator_views,
+    scan_views,
+    triage_views,
+    views,
+)
 from clearinghouse.web.pages import WebState
 from clearinghouse.web.security import SecurityHeaders
+from clearinghouse.web.uploads import is_upload_route
 
 STATIC_DIR = Path(str(resources.files("clearinghouse.web") / "static"))
 # Paths that are web pages (each also covers what lies below it, e.g. /vulns/CH-…).
-PAGES = ("/", "/signin", "/signout", "/triage", "/vulns", "/models", "/engagements")
+PAGES = (
+    "/",
+    "/signin",
+    "/signout",
+    "/triage",
+    "/vulns",
+    "/cases",
+    "/dashboard",
+    "/scans",
+    "/models",
+    "/engagements",
+)
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.state.web = WebState(runtime=runtime)
-    for router in (views.router, triage_views.router, model_views.router):
-        app.include_router(router)
+    for module in (views, triage_views, case_views, operator_views, scan_views, model_views):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeaders, pages=PAGES)
 
 
 def create_app(runtime: Runtime | None = None, *, run_workers: bool | None = None) -> FastAPI:
     """The API app (see ``clearinghouse.api.app.create_app``) with the web interface installed."""
-    app = create_api_app(runtime, run_workers=run_workers)
+    app = create_api_app(runtime, run_workers=run_workers, body_limit_exempt=is_upload_route)
     install(app, app.state.runtime)
     return app

@@ -16,8 +16,7 @@ from fastapi.responses import RedirectResponse
 from clearinghouse.access.roles import Action, may, require
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.evaluation import framework
-from clearinghouse.pipeline import designation_flow, eval_flow
-from clearinghouse.web import queries
+from clearinghouse.pipeline import designation_flow, eval_flow, queries
 from clearinghouse.web.pages import WebRoute, is_htmx, path_part, render, signed_in, web_state
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

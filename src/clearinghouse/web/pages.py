@@ -39,6 +39,7 @@ from clearinghouse.web.security import (
     read_form,
     tokens_match,
 )
+from clearinghouse.web.uploads import MAX_WEB_UPLOAD_BYTES, is_multipart, read_multipart
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +199,13 @@ async def _check_csrf(request: Request, signed: auth.SignedIn | None) -> None:
     if request.headers.get("sec-fetch-site") == "cross-site":
         raise CsrfRefused
     provided = request.headers.get(CSRF_HEADER)
-    if provided is None:
+    if provided is None and is_multipart(request):
+        if signed is None:  # nothing to compare with: do not read an anonymous upload
+            raise CsrfRefused
+        parts = await read_multipart(request, max_bytes=MAX_WEB_UPLOAD_BYTES, what="upload")
+        field = next((part for part in parts if part.name == CSRF_FIELD), None)
+        provided = field.data.decode("ascii", "replace") if field else None
+    elif provided is None:
         provided = (await read_form(request)).get(CSRF_FIELD)
     if request.url.path == SIGNIN_PATH:
         expected = request.cookies.get(SIGNIN_CSRF_COOKIE)

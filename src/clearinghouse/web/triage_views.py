@@ -2,7 +2,7 @@
 vulnerability (``/vulns/{id}``).
 
 Thin: check the role, read through the pipeline (``read_flow.show_vuln``) or the page reads in
-``web.queries`` (which audit restricted reads as the API does), render. A vulnerability the
+``pipeline.queries`` (which audit restricted reads as the API does), render. A vulnerability the
 viewer may not see, or an id that names nothing, is a 404 page.
 """
 
@@ -16,8 +16,7 @@ from fastapi.responses import RedirectResponse
 
 from clearinghouse.access.roles import Action, require
 from clearinghouse.core.errors import InputError, NotFoundError
-from clearinghouse.pipeline import read_flow
-from clearinghouse.web import queries
+from clearinghouse.pipeline import queries, read_flow
 from clearinghouse.web.pages import WebRoute, is_htmx, render, signed_in, web_state
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)

@@ -1,13 +1,14 @@
-"""Reads that the web pages need beyond the API's: the triage queue with validation verdicts,
-a vulnerability's validation runs, and the engagements a viewer may see.
+"""Reads the web pages need beyond the API's: the triage queue with validation verdicts, a
+vulnerability's validation runs, and the engagements a viewer may see.
 
 The same visibility as the API, from the same pieces: a vulnerability is listed when one of its
 findings is visible (``intake.service.finding_visible``), its summary comes from
 ``dedup.queries.summarize`` (visible findings only), and its verdict only from runs of visible
 findings, so nothing restricted leaks through a page. Restricted reads are audited
-(``pipeline.read_flow.audit_restricted``) in the transaction that reads them, as the API's are.
+(``read_flow.audit_restricted``) in the transaction that reads them, as the API's are.
 
-Each page is a fixed number of queries whatever its size: no query per row.
+Each page is a fixed number of queries whatever its size: no query per row. The web views only
+check the role and render what these return; they decide no visibility themselves.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from clearinghouse.access.models import Organization
@@ -102,50 +103,52 @@ def _escape_like(text: str) -> str:
 
 
 def _conditions(viewer: Viewer, search: str, verdict: str) -> list[ColumnElement[bool]]:
+    """Which vulnerabilities the page lists. Visibility is a correlated EXISTS (walking the
+    newest first, the page stops after 50); the filters are uncorrelated IN sets, computed once
+    from the few matching contents or runs instead of once per vulnerability."""
     visible = finding_visible(viewer)
 
-    def some_visible_finding(*extra: ColumnElement[bool]) -> ColumnElement[bool]:
-        return exists(
-            select(Finding.id).where(Finding.vulnerability_id == Vulnerability.id, visible, *extra)
-        )
+    def with_visible_finding(*extra: ColumnElement[bool]) -> Select[int]:
+        return select(Finding.vulnerability_id).where(visible, *extra)
 
-    def some_run(*extra: ColumnElement[bool]) -> ColumnElement[bool]:
-        return exists(
-            select(ValidationRun.id)
-            .join(Finding, Finding.id == ValidationRun.finding_id)
-            .where(Finding.vulnerability_id == Vulnerability.id, visible, *extra)
+    def with_run(*extra: ColumnElement[bool]) -> Select[int]:
+        return (
+            select(Finding.vulnerability_id)
+            .join(ValidationRun, ValidationRun.finding_id == Finding.id)
+            .where(visible, *extra)
         )
 
     conditions: list[ColumnElement[bool]] = [
         Vulnerability.status != "merged",
-        some_visible_finding(),
+        exists(select(Finding.id).where(Finding.vulnerability_id == Vulnerability.id, visible)),
     ]
     needle = search.strip()
     if needle:
         pattern = f"%{_escape_like(needle)}%"
-        matching = exists(
-            select(FindingContent.digest).where(
-                FindingContent.digest == Finding.content_digest,
-                or_(
-                    FindingContent.title.ilike(pattern, escape="\\"),
-                    FindingContent.aliases.ilike(pattern, escape="\\"),
-                ),
+        matching = select(FindingContent.digest).where(
+            or_(
+                FindingContent.title.ilike(pattern, escape="\\"),
+                FindingContent.aliases.ilike(pattern, escape="\\"),
             )
         )
         conditions.append(
-            or_(Vulnerability.public_id == needle.upper(), some_visible_finding(matching))
+            or_(
+                Vulnerability.public_id == needle.upper(),
+                Vulnerability.id.in_(with_visible_finding(Finding.content_digest.in_(matching))),
+            )
         )
     if verdict:
-        reproduced = some_run(ValidationRun.verdict == REPRODUCED)
-        pending = some_run(ValidationRun.status.in_(("queued", "running")))
-        not_reproduced = some_run(ValidationRun.verdict == NOT_REPRODUCED)
+        reproduced = Vulnerability.id.in_(with_run(ValidationRun.verdict == REPRODUCED))
+        pending = Vulnerability.id.in_(with_run(ValidationRun.status.in_(("queued", "running"))))
+        not_reproduced = Vulnerability.id.in_(with_run(ValidationRun.verdict == NOT_REPRODUCED))
+        some_run = Vulnerability.id.in_(with_run())
         conditions.extend(
             {
                 REPRODUCED: [reproduced],
                 PENDING: [not_(reproduced), pending],
                 NOT_REPRODUCED: [not_(reproduced), not_(pending), not_reproduced],
-                INCONCLUSIVE: [not_(reproduced), not_(pending), not_(not_reproduced), some_run()],
-                UNVALIDATED: [not_(some_run())],
+                INCONCLUSIVE: [not_(reproduced), not_(pending), not_(not_reproduced), some_run],
+                UNVALIDATED: [not_(some_run)],
             }[verdict]
         )
     return conditions
