@@ -2,14 +2,25 @@
 (htmx swaps the table; the page does not reload), walk it with the keyboard (j, k, Enter) to a
 vulnerability page with its findings in credit order and its validation run. Then the operator:
 the AMBER vulnerability, not shared with it, is neither in its queue nor readable (the 404
-page, as the API answers)."""
+page, as the API answers). Last, the coordinator's analyst merges one vulnerability into
+another from its page, reads the timeline that records it, and splits the finding off again."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
+from sqlalchemy import select
+
+from clearinghouse.access import service as access_service
+from clearinghouse.access.roles import Role
+from clearinghouse.core.tlp import Tlp
+from clearinghouse.intake.models import Finding
+from clearinghouse.pipeline import intake_flow, submit_flow
+from clearinghouse.vulns.models import Vulnerability
 from tests.browser.conftest import Tab, require_browser, shot, sign_in
 from tests.browser.world import COORDINATOR, LAB, OPERATOR, VENDOR, World
+from tests.web.world import native
 
 require_browser()  # before Playwright is imported
 from playwright.sync_api import Page, expect  # noqa: E402
@@ -143,3 +154,66 @@ def test_operator_sees_neither_the_amber_row_nor_its_page(world: World, tab: Tab
     rows = page.request.get("/triage/rows", params={"q": "chunk"})
     assert rows.status == 200
     assert world.amber_vuln not in rows.text()
+
+
+@pytest.fixture(scope="module")
+def regroup(world: World) -> list[tuple[str, int]]:
+    """Two AMBER vulnerabilities of the lab's, shared with nobody (the coordinator sees them),
+    seeded only once the journeys above have counted the queue: (id, finding) each."""
+    runtime = world.runtime
+    with runtime.db.session() as session:
+        org = access_service.get_org_by_name_or_raise(session, name=LAB)
+        lab = access_service.viewer_for_org(org, role=Role.ANALYST)
+    _, doc = submit_flow.submit(
+        runtime,
+        intake_flow.ImportRequest(
+            organization=LAB, chunks=[native("regroup", findings=2)], tlp=Tlp.AMBER
+        ),
+        viewer=lab,
+    )
+    with runtime.db.session() as session:
+        rows = session.execute(
+            select(Vulnerability.public_id, Finding.id)
+            .join(Finding, Finding.vulnerability_id == Vulnerability.id)
+            .where(Finding.submission_id == int(doc["submission"]))
+            .order_by(Finding.id)
+        ).all()
+    return [(str(vuln), int(finding)) for vuln, finding in rows]
+
+
+def test_analyst_merges_and_splits_from_the_vulnerability_page(
+    world: World, tab: Tab, regroup: list[tuple[str, int]]
+) -> None:
+    (into, kept), (other, moved) = regroup
+    page = tab()
+    sign_in(page, world.tokens[COORDINATOR])
+    page.goto(f"/vulns/{into}")
+    expect(page.locator(f"#finding-{moved}")).to_have_count(0)
+
+    # A mistyped id is refused beside the form; nothing is merged.
+    page.get_by_label(f"Merge another vulnerability into {into}").fill("CH-2099-99999")
+    page.locator("#merge-form button[type=submit]").click()
+    expect(page.locator("#merge-error")).to_contain_text("other: no vulnerability CH-2099-99999")
+
+    page.get_by_label(f"Merge another vulnerability into {into}").fill(other)
+    page.locator("#merge-form button[type=submit]").click()
+    page.wait_for_url(f"**/vulns/{into}#timeline")
+    expect(page.locator(f"#finding-{moved}")).to_contain_text(LAB)
+    timeline = page.locator("#timeline")
+    expect(timeline).to_contain_text(f"Merged {other} into this by {COORDINATOR}")
+    shot(page, "analyst-8-merged")
+
+    # Split the merged finding off again: the new vulnerability's page, with its history.
+    page.get_by_label(f"Move finding #{moved} to a new vulnerability").check()
+    page.locator("#split-form button[type=submit]").click()
+    page.wait_for_url("**#timeline")
+    new = urlsplit(page.url).path.rsplit("/", 1)[-1]
+    assert new not in (into, other)
+    expect(page.locator(f"#finding-{moved}")).to_be_visible()
+    expect(page.locator(f"#finding-{kept}")).to_have_count(0)
+    expect(page.locator("#timeline")).to_contain_text(f"Split off from {into}")
+    page.goto(f"/vulns/{into}#timeline")
+    expect(page.locator("#timeline li")).to_have_count(3)  # reported, merged, split off
+    expect(page.locator("#timeline")).to_contain_text(f"1 finding(s) split off into {new}")
+    page.locator("#timeline").scroll_into_view_if_needed()
+    shot(page, "analyst-9-timeline")

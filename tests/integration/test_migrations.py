@@ -21,4 +21,4 @@ def test_migrating_again_changes_nothing(runtime: Runtime) -> None:
     runtime.ensure_schema()
     with runtime.db.engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert context.get_current_revision() == "0010"
+        assert context.get_current_revision() == "0011"

@@ -92,7 +92,7 @@ def test_the_queue_costs_the_same_queries_for_3_rows_as_for_50(
     full, rows = _page_queries(web_runtime, client, "/triage")
     assert len(rows) == 50
     assert full == small, ("a query per row crept in", statements_of(web_runtime, client))
-    assert full <= 12, statements_of(web_runtime, client)
+    assert full <= 15, statements_of(web_runtime, client)
     filtered, _ = _page_queries(web_runtime, client, "/triage?verdict=reproduced&q=bulk")
     assert filtered == small
     rows_endpoint = client.get("/triage/rows", headers={"HX-Request": "true"})

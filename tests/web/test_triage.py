@@ -4,13 +4,19 @@ a viewer may not see is absent from the queue and a 404 page, never a 403."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import select
 
 from clearinghouse.access.roles import Role
 from clearinghouse.audit.models import AuditEvent
 from clearinghouse.core.tlp import Tlp
+from clearinghouse.dedup.models import Suggestion
+from clearinghouse.intake.models import Finding, FindingContent
+from clearinghouse.prioritization.models import EpssRecord, KevRecord
+from clearinghouse.vulns.models import Vulnerability
 from tests.web.conftest import BrowserFactory
 from tests.web.world import (
     COORDINATOR,
@@ -24,6 +30,8 @@ from tests.web.world import (
     Org,
     World,
     may_see,
+    native,
+    submit,
 )
 
 VIEWERS = (OWNER, COORDINATOR, UNRELATED, OPERATOR, GRANTED)
@@ -198,3 +206,88 @@ def _reads(world: World) -> list[AuditEvent]:
                 select(AuditEvent).where(AuditEvent.action == "read").order_by(AuditEvent.seq)
             )
         )
+
+
+# --- priority and suggested duplicates -----------------------------------------------------
+
+
+def _row_of(html: str, vuln_id: str) -> str:
+    start = html.index(f'<tr data-vuln="{vuln_id}"')
+    return html[start : html.index("</tr>", start)]
+
+
+def _fresh(world: World, word: str, tlp: Tlp, **options: Any) -> tuple[str, int, str]:
+    """A new vulnerability of the owner: its public id, row id and CVE alias."""
+    rt = world.runtime
+    submission = submit(rt, world.viewers[OWNER.key], native(word, **options), tlp)
+    with rt.db.session() as session:
+        vuln = session.scalars(
+            select(Vulnerability)
+            .join(Finding, Finding.vulnerability_id == Vulnerability.id)
+            .where(Finding.submission_id == submission)
+        ).one()
+        content = session.scalars(
+            select(FindingContent)
+            .join(Finding, Finding.content_digest == FindingContent.digest)
+            .where(Finding.submission_id == submission)
+        ).first()
+        assert content is not None
+        alias = next(a for a in orjson.loads(content.aliases) if a.startswith("CVE-"))
+        return vuln.public_id, vuln.id, alias
+
+
+def test_the_queue_says_which_to_look_at_first_and_why(
+    world: World, browser: BrowserFactory
+) -> None:
+    """Known exploited beats everything; the reasons are written out beside the label."""
+    public_id, _, alias = _fresh(world, "kevlisted", Tlp.CLEAR)
+    plain_id, _, _ = _fresh(world, "unlisted", Tlp.CLEAR)
+    now = world.runtime.clock.now()
+    with world.runtime.db.session() as session:
+        session.add(
+            KevRecord(
+                cve=alias,
+                vendor="Example",
+                product="parser",
+                name="Example parser overflow",
+                date_added=now.date(),
+                due_date=None,
+                ransomware=False,
+                imported_at=now,
+            )
+        )
+        session.add(
+            EpssRecord(cve=alias, epss=0.6, percentile=0.991, score_date=None, imported_at=now)
+        )
+    page = browser(OPERATOR).client.get("/triage").text
+    kev_row = _row_of(page, public_id)
+    assert ">Urgent</span>" in kev_row
+    assert "known exploited (CISA KEV); EPSS top 1%; high severity" in kev_row
+    # the same report without a KEV or EPSS entry: its severity alone (high, not reproduced)
+    assert ">Medium</span>" in _row_of(page, plain_id)
+    assert "known exploited" not in _row_of(page, plain_id)
+
+
+def test_suggested_duplicates_are_counted_only_when_the_other_side_is_visible(
+    world: World, browser: BrowserFactory
+) -> None:
+    shown_id, shown, _ = _fresh(world, "twinone", Tlp.CLEAR)
+    _, visible_twin, _ = _fresh(world, "twintwo", Tlp.CLEAR)
+    _, hidden_twin, _ = _fresh(world, "twinred", Tlp.RED)
+    now = world.runtime.clock.now()
+    with world.runtime.db.session() as session:
+        for other in (visible_twin, hidden_twin):
+            session.add(
+                Suggestion(
+                    vulnerability_a=min(shown, other),
+                    vulnerability_b=max(shown, other),
+                    score=0.8,
+                    reason="same file, similar words",
+                    status="open",
+                    created_at=now,
+                )
+            )
+    owner_row = _row_of(browser(OWNER).client.get("/triage").text, shown_id)
+    assert "2 suggested" in owner_row  # the owner sees its RED record too
+    operator_row = _row_of(browser(OPERATOR).client.get("/triage").text, shown_id)
+    assert "1 suggested" in operator_row  # the RED one is not even counted

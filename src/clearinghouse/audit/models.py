@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clearinghouse.infra.db import Base
@@ -15,6 +15,8 @@ class AuditEvent(Base):
     """One event; ``hash`` covers every other column and ``prev_hash`` links the chain."""
 
     __tablename__ = "audit_events"
+    # A record's history (the vulnerability page's timeline) is read by what it is about.
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

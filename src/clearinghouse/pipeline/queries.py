@@ -1,5 +1,5 @@
 """Reads the web pages need beyond the API's: the triage queue with validation verdicts, a
-vulnerability's validation runs, and the engagements a viewer may see.
+vulnerability's validation runs, timeline and exposure, and the engagements a viewer may see.
 
 The same visibility as the API, from the same pieces: a vulnerability is listed when one of its
 findings is visible (``intake.service.finding_visible``), its summary comes from
@@ -24,14 +24,21 @@ from sqlalchemy import ColumnElement, Select, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from clearinghouse.access.models import Organization
+from clearinghouse.access.roles import Action, OrgKind, may
 from clearinghouse.access.visibility import Viewer
+from clearinghouse.audit.models import AuditEvent
+from clearinghouse.cases.models import Case, CaseVulnerability, Participant
 from clearinghouse.core.clock import Clock
+from clearinghouse.core.errors import InputError
 from clearinghouse.dedup import queries as dedup_queries
+from clearinghouse.dedup.models import Separation
 from clearinghouse.evaluation.models import AccessGrant, Designation, Engagement, FrontierModel
 from clearinghouse.infra.db import Database
 from clearinghouse.intake.models import Finding, FindingContent
 from clearinghouse.intake.service import finding_visible
-from clearinghouse.pipeline import eval_flow, read_flow
+from clearinghouse.pipeline import eval_flow, inventory_flow, read_flow, triage_signals
+from clearinghouse.pipeline.runtime import Runtime
+from clearinghouse.prioritization.queue import QueuePriority
 from clearinghouse.validation.models import Target, ValidationRun
 from clearinghouse.vulns.models import Vulnerability
 
@@ -74,6 +81,8 @@ class TriageRow:
     aliases: tuple[str, ...]
     verdict: str
     created_at: dt.datetime
+    priority: QueuePriority
+    duplicates: int  # open suggestions of a duplicate the viewer may see
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +186,9 @@ def triage_page(
     page: int = 1,
     page_size: int = PAGE_SIZE,
 ) -> TriagePage:
-    """One page of the vulnerabilities ``viewer`` may see, newest first: six queries (count,
-    page, two for the summaries, verdicts, and the audit of restricted rows)."""
+    """One page of the vulnerabilities ``viewer`` may see, newest first: nine queries (count,
+    page, two for the summaries, verdicts, three for the priority and duplicate signals
+    (``triage_signals``), and the audit of restricted rows)."""
     if verdict and verdict not in VERDICTS:
         verdict = ""
     conditions = _conditions(viewer, search, verdict)
@@ -195,6 +205,12 @@ def triage_page(
         )
         summaries, _ = dedup_queries.summarize(session, viewer=viewer, vulns=vulns)
         verdicts = _verdicts(session, viewer, [v.id for v in vulns])
+        signals = triage_signals.row_signals(
+            session,
+            viewer=viewer,
+            aliases={v.id: s.aliases for v, s in zip(vulns, summaries, strict=True)},
+            reproduced={v.id: verdicts[v.id] == REPRODUCED for v in vulns},
+        )
         read_flow.audit_restricted(
             session,
             clock=clock,
@@ -214,6 +230,8 @@ def triage_page(
                 aliases=summary.aliases,
                 verdict=verdicts[vuln.id],
                 created_at=vuln.created_at,
+                priority=signals[vuln.id].priority,
+                duplicates=signals[vuln.id].duplicates,
             )
             for vuln, summary in zip(vulns, summaries, strict=True)
         )
@@ -319,3 +337,232 @@ def engagements(db: Database, *, viewer: Viewer) -> list[dict[str, Any]]:
             }
             for engagement, model, developer in rows
         ]
+
+
+# --- the vulnerability page: its timeline and exposure -----------------------------------------
+
+# Audit actions that changed which findings a vulnerability holds; the log is their only record.
+_REGROUPING = ("vulnerability.merge", "vulnerability.merge_by_signature", "vulnerability.split")
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One dated event on a vulnerability's page; ``link`` is a page of this site or None."""
+
+    at: dt.datetime
+    kind: str  # reported | validation | merge | split | case | advisory
+    text: str
+    link: str | None = None
+    link_text: str = ""
+
+
+def _instant(value: dt.datetime | str) -> dt.datetime:
+    instant = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
+
+
+def _named(detail: dict[str, Any], key: str) -> list[str]:
+    value = detail.get(key)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return []
+
+
+def vuln_timeline(
+    db: Database,
+    *,
+    viewer: Viewer,
+    public_id: str,
+    findings: Sequence[dict[str, Any]],
+    runs: Sequence[dict[str, Any]],
+) -> list[TimelineEntry]:
+    """What happened to a vulnerability, oldest first, as ``viewer`` may know it: the reports of
+    the findings and the runs the page already read (visible ones only), the merges and splits
+    naming it (from the audit log, their only record; another vulnerability is named only if
+    the viewer may see it), and the cases it is part of with their advisories (coordinators:
+    every case; others: the cases they take part in). Five queries."""
+    entries = [
+        TimelineEntry(
+            at=_instant(f["created_at"]),
+            kind="reported",
+            text=f"Finding #{f['id']} reported by {f['organization']}",
+            link=f"#finding-{f['id']}",
+            link_text=str(f["title"]),
+        )
+        for f in findings
+    ]
+    for run in runs:
+        entries.append(
+            TimelineEntry(
+                at=_instant(run["created_at"]),
+                kind="validation",
+                text=f"Validation run {run['id']} queued for finding #{run['finding']}",
+                link=f"#run-{run['id']}",
+                link_text=f"run {run['id']}",
+            )
+        )
+        if run["finished_at"] is not None:
+            outcome = (run["verdict"] or run["status"]).replace("_", " ")
+            entries.append(
+                TimelineEntry(
+                    at=_instant(run["finished_at"]),
+                    kind="validation",
+                    text=f"Validation run {run['id']} finished: {outcome}",
+                    link=f"#run-{run['id']}",
+                    link_text=f"run {run['id']}",
+                )
+            )
+    with db.session() as session:
+        vuln_id = session.scalar(
+            select(Vulnerability.id).where(Vulnerability.public_id == public_id)
+        )
+        # A split is logged on the vulnerability it left, which stays separated from this one.
+        partners = list(
+            session.scalars(
+                select(Vulnerability.public_id).where(
+                    Vulnerability.id.in_(
+                        select(Separation.vulnerability_b)
+                        .where(Separation.vulnerability_a == vuln_id)
+                        .union(
+                            select(Separation.vulnerability_a).where(
+                                Separation.vulnerability_b == vuln_id
+                            )
+                        )
+                    )
+                )
+            )
+        )
+        logged = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(
+                    AuditEvent.object_type == "vulnerability",
+                    AuditEvent.object_id.in_([public_id, *partners]),
+                    AuditEvent.action.in_(_REGROUPING),
+                )
+                .order_by(AuditEvent.seq)
+            )
+        )
+        events = [
+            event
+            for event in logged
+            if event.object_id == public_id
+            or public_id in _named(orjson.loads(event.detail or "{}"), "new")
+        ]
+        details = {event.seq: orjson.loads(event.detail or "{}") for event in events}
+        others = {
+            name
+            for event in events
+            for name in (
+                event.object_id,
+                *_named(details[event.seq], "merged"),
+                *_named(details[event.seq], "new"),
+            )
+            if name != public_id
+        }
+        visible = set(
+            session.scalars(
+                select(Vulnerability.public_id).where(
+                    Vulnerability.public_id.in_(sorted(others)),
+                    exists(
+                        select(Finding.id).where(
+                            Finding.vulnerability_id
+                            == func.coalesce(Vulnerability.merged_into_id, Vulnerability.id),
+                            finding_visible(viewer),
+                        )
+                    ),
+                )
+            )
+        )
+        cases: list[Case] = []
+        if vuln_id is not None:
+            query = (
+                select(Case)
+                .join(CaseVulnerability, CaseVulnerability.case_id == Case.id)
+                .where(CaseVulnerability.vulnerability_id == vuln_id)
+                .order_by(Case.id)
+            )
+            if not (viewer.superuser or viewer.kind is OrgKind.COORDINATOR):
+                query = query.where(
+                    exists(
+                        select(Participant.id).where(
+                            Participant.case_id == Case.id,
+                            Participant.organization_id == viewer.organization_id,
+                        )
+                    )
+                )
+            cases = list(session.scalars(query))
+
+    def name(other: str) -> str:
+        return other if other in visible else "another vulnerability"
+
+    for event in events:
+        detail = details[event.seq]
+        by = event.organization or "the clearinghouse"
+        if event.action == "vulnerability.split":
+            new = _named(detail, "new")
+            moved = len(_named(detail, "findings"))
+            if event.object_id == public_id:
+                text = f"{moved} finding(s) split off into {name(new[0]) if new else '?'} by {by}"
+            else:
+                text = f"Split off from {name(event.object_id)} by {by}"
+            entries.append(TimelineEntry(at=event.at, kind="split", text=text))
+        elif event.object_id == public_id:
+            merged = ", ".join(name(other) for other in _named(detail, "merged")) or "?"
+            how = "by crash signature" if event.action.endswith("by_signature") else f"by {by}"
+            entries.append(TimelineEntry(event.at, "merge", f"Merged {merged} into this {how}"))
+        else:
+            entries.append(
+                TimelineEntry(event.at, "merge", f"Merged into {name(event.object_id)} by {by}")
+            )
+    for case in cases:
+        entries.append(
+            TimelineEntry(
+                at=case.created_at,
+                kind="case",
+                text=f"Case {case.public_id} opened",
+                link=f"/cases/{case.public_id}",
+                link_text=case.public_id,
+            )
+        )
+        if case.published_at is not None:
+            entries.append(
+                TimelineEntry(
+                    at=case.published_at,
+                    kind="advisory",
+                    text=f"Advisory of case {case.public_id} published",
+                    link=f"/cases/{case.public_id}/advisory",
+                    link_text="advisory",
+                )
+            )
+    order = {"reported": 0, "validation": 1, "merge": 2, "split": 2, "case": 3, "advisory": 4}
+    return sorted(entries, key=lambda e: (_instant(e.at), order[e.kind]))
+
+
+def vuln_exposure(rt: Runtime, *, viewer: Viewer, public_id: str) -> dict[str, Any] | None:
+    """The exposure by sector for the vulnerability page: None for a viewer who is not a
+    coordinator (the page shows nothing then, not even that it exists); for a vulnerability
+    naming no package and version, ``{"unavailable": reason}``. Reading it is audited."""
+    if not (viewer.superuser or viewer.kind is OrgKind.COORDINATOR):
+        return None
+    try:
+        doc = inventory_flow.exposure(rt, viewer=viewer, vuln_id=public_id)
+    except InputError as error:
+        return {"unavailable": error.detail}
+    sectors: dict[str, list[str]] = defaultdict(list)
+    for entry in doc["organizations"]:
+        sectors[entry["sector"] or "unspecified"].append(entry["organization"])
+    doc["sectors"] = [
+        {"sector": sector, "count": doc["by_sector"][sector], "organizations": names}
+        for sector, names in sorted(sectors.items())
+    ]
+    return doc
+
+
+def may_regroup(viewer: Viewer) -> bool:
+    """Whether ``viewer`` may merge and split vulnerabilities (``triage_flow``'s rule: the
+    triage role of a coordinator, or the local operator), so a page offers the forms."""
+    allowed = may(role=viewer.role, kind=viewer.kind, action=Action.TRIAGE)
+    return allowed and (viewer.superuser or viewer.kind is OrgKind.COORDINATOR)
