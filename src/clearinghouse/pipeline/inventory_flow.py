@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,6 +27,7 @@ from clearinghouse.core.errors import InputError, NotFoundError, PermissionDenie
 from clearinghouse.dedup import queries as dedup_queries
 from clearinghouse.formats.sbom import read_sbom
 from clearinghouse.formats.vex import read_vex
+from clearinghouse.infra.db import Database
 from clearinghouse.intake import service as intake_service
 from clearinghouse.intake.models import Finding, FindingContent
 from clearinghouse.inventory import service as inventory_service
@@ -42,7 +44,10 @@ from clearinghouse.validation import service as validation_service
 from clearinghouse.vulns.models import Vulnerability
 
 _index_lock = threading.Lock()
-_index_cache: dict[str, tuple[tuple[int, str | None], AdvisoryIndex]] = {}
+# Per database object, not per URL (a database re-created at the same URL starts over).
+_index_cache: weakref.WeakKeyDictionary[Database, tuple[tuple[int, str | None], AdvisoryIndex]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def advisory_index(rt: Runtime) -> AdvisoryIndex:
@@ -50,12 +55,12 @@ def advisory_index(rt: Runtime) -> AdvisoryIndex:
     with rt.db.session() as session:
         version = inventory_service.advisories_version(session)
     with _index_lock:
-        cached = _index_cache.get(rt.db.url)
+        cached = _index_cache.get(rt.db)
         if cached is not None and cached[0] == version:
             return cached[1]
         with rt.db.session() as session:
             index = AdvisoryIndex.build(inventory_service.load_advisories(session))
-        _index_cache[rt.db.url] = (version, index)
+        _index_cache[rt.db] = (version, index)
         return index
 
 

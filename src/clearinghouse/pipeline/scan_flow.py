@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import re
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from clearinghouse.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from clearinghouse.infra.db import Database
 from clearinghouse.inventory import service as inventory_service
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.scans import allowlist, challenge, criticality, decision, leases, scope
@@ -616,21 +618,29 @@ def _names(session: Session, ids: Sequence[int]) -> list[str]:
 
 # --- the lookup -----------------------------------------------------------------------------
 
-_HOLDERS: dict[str, IndexHolder] = {}
+# One index per database object (not per URL: a database re-created at the same URL, as tests
+# do, must not answer from the old one's index). Weak keys: a closed runtime's index goes too.
+_HOLDERS: weakref.WeakKeyDictionary[Database, IndexHolder] = weakref.WeakKeyDictionary()
 _HOLDERS_LOCK = threading.Lock()
 
 
 def _holder(rt: Runtime) -> IndexHolder:
     with _HOLDERS_LOCK:
-        holder = _HOLDERS.get(rt.db.url)
+        holder = _HOLDERS.get(rt.db)
         if holder is None:
-            holder = IndexHolder(lambda: _load_spans(rt))
-            _HOLDERS[rt.db.url] = holder
+            database = weakref.ref(rt.db)  # the holder must not keep its own key alive
+
+            def load() -> list[Span]:
+                db = database()
+                return _load_spans(db) if db is not None else []
+
+            holder = IndexHolder(load)
+            _HOLDERS[rt.db] = holder
         return holder
 
 
-def _load_spans(rt: Runtime) -> list[Span]:
-    with rt.db.session() as session:
+def _load_spans(db: Database) -> list[Span]:
+    with db.session() as session:
         rows = session.execute(
             select(
                 CampaignRange.campaign_id,
