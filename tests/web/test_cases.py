@@ -13,12 +13,11 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from clearinghouse.access.roles import Role
 from clearinghouse.access.visibility import LOCAL_ADMIN
@@ -39,6 +38,7 @@ from tests.web.cases_data import (
     build_case_world,
 )
 from tests.web.conftest import Browser, BrowserFactory
+from tests.web.test_pagination import counted
 from tests.web.world import COORDINATOR, GRANTED, OPERATOR, OWNER, UNRELATED, Org, World
 
 pytestmark = [
@@ -531,20 +531,6 @@ def test_the_preview_shows_scores_and_priority_signals(
 
 
 # --- cost ------------------------------------------------------------------------------------
-
-
-@contextmanager
-def counted(runtime: Runtime) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(runtime.db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(runtime.db.engine, "before_cursor_execute", record)
 
 
 def test_the_room_is_a_fixed_number_of_queries(cases: CaseWorld) -> None:

@@ -963,10 +963,10 @@ def post_message(
             tlp=label.value,
             detail={"message": row.id, "thread": thread, "private": recipient_id is not None},
         )
-        return _message_json(row, org_names(session, [recipient_id] if recipient_id else []))
+        return message_json(row, org_names(session, [recipient_id] if recipient_id else []))
 
 
-def _message_json(row: Any, names: dict[int, str]) -> dict[str, Any]:
+def message_json(row: Any, names: dict[int, str]) -> dict[str, Any]:
     return {
         "id": row.id,
         "thread": row.thread,
@@ -1005,7 +1005,7 @@ def list_messages(rt: Runtime, *, viewer: Viewer, case_id: str) -> dict[str, Any
         names = org_names(session, [r.recipient_org_id for r in rows if r.recipient_org_id])
         threads: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
-            threads.setdefault(row.thread, []).append(_message_json(row, names))
+            threads.setdefault(row.thread, []).append(message_json(row, names))
         return {"case": access.case.public_id, "threads": threads}
 
 

@@ -27,7 +27,7 @@ from clearinghouse.audit import service as audit_service
 from clearinghouse.cases import embargo as embargo_rules
 from clearinghouse.cases import service as cases_service
 from clearinghouse.cases.embargo import format_instant
-from clearinghouse.cases.models import Case, CaseMessage, Participant, VendorStatus
+from clearinghouse.cases.models import Case, Participant, VendorStatus
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.intake.models import Finding
 from clearinghouse.intake.service import finding_visible
@@ -132,19 +132,7 @@ def _messages(
 ) -> list[dict[str, Any]]:
     rows = case_flow.visible_messages(session, viewer=viewer, access=access)
     names = case_flow.org_names(session, [r.recipient_org_id for r in rows if r.recipient_org_id])
-    return [message_json(r, names) for r in sorted(rows, key=lambda r: r.id)]
-
-
-def message_json(row: CaseMessage, names: dict[int, str]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "thread": row.thread,
-        "author": row.author,
-        "to": names.get(row.recipient_org_id) if row.recipient_org_id else None,
-        "tlp": row.tlp,
-        "body": row.body,
-        "created_at": row.created_at.isoformat(),
-    }
+    return [case_flow.message_json(r, names) for r in sorted(rows, key=lambda r: r.id)]
 
 
 def room(rt: Runtime, *, viewer: Viewer, case_id: str) -> dict[str, Any]:
