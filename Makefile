@@ -8,12 +8,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEV_STAMP := $(STAMP)-dev
 
-.PHONY: demo test lint typecheck layers pytest test-postgres bench clean scanners
+.PHONY: demo test lint typecheck layers pytest test-postgres bench clean scanners reliability audit-deps
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
@@ -32,8 +32,8 @@ demo: $(STAMP)
 	$(BIN)/clearinghouse demo $(DEMO_FLAGS)
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
@@ -68,6 +68,30 @@ bench: $(DEV_STAMP) $(PEERS_VENV)/bin/python
 	$(BIN)/python benchmarks/deconfliction.py
 	$(BIN)/python benchmarks/eval_statistics.py
 	$(BIN)/python benchmarks/web.py
+
+# The reliability and security suites at full budget (CI runs each with a reduced one): parser
+# fuzzing of every format reader, 20,000+ generated API requests per database, load with kill -9
+# of the API server, the Celery worker and PostgreSQL (a throwaway cluster of its own), backup
+# and restore of the demo instance, and the audit of our own pinned dependencies. Each prints its
+# figures and exits non-zero on any failure. Needs PostgreSQL on loopback and Redis.
+RELIABILITY_DB ?= clearinghouse_fuzz
+RELIABILITY_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/$(RELIABILITY_DB)
+reliability: $(DEV_STAMP)
+	CLEARINGHOUSE_FUZZ_EXAMPLES=500 $(BIN)/pytest -q tests/reliability/test_parser_fuzz.py
+	$(BIN)/pip install --quiet -e '.[dev,fuzz]'
+	$(BIN)/python benchmarks/parser_fuzz.py --seconds 60
+	$(BIN)/python benchmarks/api_fuzz.py --requests 20000
+	psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$(RELIABILITY_DB)'" \
+	  | grep -q 1 || psql -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $(RELIABILITY_DB)"
+	$(BIN)/python benchmarks/api_fuzz.py --requests 20000 --database-url $(RELIABILITY_PG)
+	$(BIN)/python benchmarks/load.py --seconds 120 --concurrency 8 --server-workers 2 --chaos --seed 1
+	$(BIN)/python benchmarks/backup_restore.py
+	$(BIN)/python scripts/audit_dependencies.py
+
+# Our own pinned environment as a CycloneDX SBOM, matched against the PyPA OSV database in
+# ../shared/data with the clearinghouse's own matcher; exits 1 on a known-vulnerable pin.
+audit-deps: $(DEV_STAMP)
+	$(BIN)/python scripts/audit_dependencies.py
 
 # Scanning as a service: the scanners' own venv, built with the system Python (the sandbox's
 # unprivileged user cannot read a venv whose Python lives under /root).

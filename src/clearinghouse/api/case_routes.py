@@ -11,18 +11,21 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from clearinghouse.access.roles import Action
 from clearinghouse.advisories.models import AdvisoryDocument
-from clearinghouse.api.deps import RuntimeDep, ViewerDep, allowed
+from clearinghouse.api import problems
+from clearinghouse.api.deps import RowId, RuntimeDep, ViewerDep, allowed, refuse_nul
 from clearinghouse.core.errors import InputError, NotFoundError, TooLargeError
 from clearinghouse.pipeline import case_flow, publish_flow
 from clearinghouse.pipeline.runtime import Runtime
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(
+    prefix="/api/v1", responses=problems.RESPONSES, dependencies=[Depends(refuse_nul)]
+)
 public_router = APIRouter()
 
 
@@ -260,7 +263,16 @@ def post_message(
     )
 
 
-@router.post("/cases/{case_id}/patches", status_code=201)
+@router.post(
+    "/cases/{case_id}/patches",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/x-diff": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def upload_patch(
     case_id: str,
     request: Request,
@@ -341,7 +353,7 @@ def notifications(runtime: RuntimeDep, viewer: ViewerDep) -> list[dict[str, Any]
 
 @router.post("/notifications/{notification_id}/response")
 def respond(
-    notification_id: int, body: ResponseBody, runtime: RuntimeDep, viewer: ViewerDep
+    notification_id: RowId, body: ResponseBody, runtime: RuntimeDep, viewer: ViewerDep
 ) -> dict[str, Any]:
     allowed(viewer, Action.SUBMIT)
     return publish_flow.respond(

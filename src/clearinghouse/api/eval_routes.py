@@ -10,14 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from clearinghouse.access.roles import Action
-from clearinghouse.api.deps import RuntimeDep, ViewerDep, allowed
+from clearinghouse.api import problems
+from clearinghouse.api.deps import (
+    MAX_ROW_ID,
+    RowId,
+    RowIdQuery,
+    RuntimeDep,
+    ViewerDep,
+    allowed,
+    refuse_nul,
+)
 from clearinghouse.pipeline import designation_flow, eval_flow
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(
+    prefix="/api/v1", responses=problems.RESPONSES, dependencies=[Depends(refuse_nul)]
+)
 
 
 class _Body(BaseModel):
@@ -31,7 +42,7 @@ class ModelBody(_Body):
 
 
 class EngagementBody(_Body):
-    model_id: int = Field(ge=1)
+    model_id: int = Field(ge=1, le=MAX_ROW_ID)
     question: str = Field(default="", max_length=4000)
 
 
@@ -69,13 +80,13 @@ def suites(runtime: RuntimeDep, viewer: ViewerDep) -> list[dict[str, Any]]:
 
 
 @router.get("/eval/suites/{suite_id}")
-def suite(suite_id: int, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+def suite(suite_id: RowId, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     allowed(viewer, Action.READ)
     return eval_flow.show_suite(runtime, viewer=viewer, ref=str(suite_id))
 
 
 @router.get("/eval/suites/{suite_id}/tasks/{task_id}")
-def task(suite_id: int, task_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+def task(suite_id: RowId, task_id: str, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     allowed(viewer, Action.READ)
     return eval_flow.show_task(runtime, viewer=viewer, ref=str(suite_id), task_id=task_id)
 
@@ -88,7 +99,7 @@ def runs(runtime: RuntimeDep, viewer: ViewerDep) -> list[dict[str, Any]]:
 
 @router.get("/eval/runs/{run_id}")
 def run_report(
-    run_id: int, runtime: RuntimeDep, viewer: ViewerDep, reference: int | None = None
+    run_id: RowId, runtime: RuntimeDep, viewer: ViewerDep, reference: RowIdQuery = None
 ) -> dict[str, Any]:
     allowed(viewer, Action.READ)
     return eval_flow.report(runtime, viewer=viewer, run_id=run_id, reference_run=reference)
@@ -96,7 +107,7 @@ def run_report(
 
 @router.get("/eval/runs/{run_id}/samples/{sample_id}/transcript")
 def run_transcript(
-    run_id: int, sample_id: int, runtime: RuntimeDep, viewer: ViewerDep
+    run_id: RowId, sample_id: RowId, runtime: RuntimeDep, viewer: ViewerDep
 ) -> list[Any]:
     allowed(viewer, Action.READ)
     return eval_flow.transcript(runtime, viewer=viewer, run_id=run_id, sample_id=sample_id)
@@ -123,20 +134,20 @@ def open_engagement(body: EngagementBody, runtime: RuntimeDep, viewer: ViewerDep
 
 
 @router.get("/engagements/{engagement_id}")
-def engagement(engagement_id: int, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+def engagement(engagement_id: RowId, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     allowed(viewer, Action.READ)
     return designation_flow.show_engagement(runtime, viewer=viewer, engagement_id=engagement_id)
 
 
 @router.post("/engagements/{engagement_id}/withdraw")
-def withdraw(engagement_id: int, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+def withdraw(engagement_id: RowId, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     allowed(viewer, Action.SUBMIT)
     return designation_flow.withdraw(runtime, viewer=viewer, engagement_id=engagement_id)
 
 
 @router.put("/engagements/{engagement_id}/window")
 def window(
-    engagement_id: int, body: WindowBody, runtime: RuntimeDep, viewer: ViewerDep
+    engagement_id: RowId, body: WindowBody, runtime: RuntimeDep, viewer: ViewerDep
 ) -> dict[str, Any]:
     allowed(viewer, Action.SUBMIT)
     return designation_flow.open_window(
@@ -146,7 +157,7 @@ def window(
 
 @router.post("/engagements/{engagement_id}/grants", status_code=201)
 def grant(
-    engagement_id: int, body: GrantBody, runtime: RuntimeDep, viewer: ViewerDep
+    engagement_id: RowId, body: GrantBody, runtime: RuntimeDep, viewer: ViewerDep
 ) -> dict[str, Any]:
     allowed(viewer, Action.SUBMIT)
     return designation_flow.grant_evaluator(
@@ -160,7 +171,7 @@ def grant(
 
 @router.post("/engagements/{engagement_id}/access")
 def access(
-    engagement_id: int, body: AccessBody, runtime: RuntimeDep, viewer: ViewerDep
+    engagement_id: RowId, body: AccessBody, runtime: RuntimeDep, viewer: ViewerDep
 ) -> dict[str, Any]:
     allowed(viewer, Action.READ)
     return designation_flow.record_access(
@@ -170,7 +181,7 @@ def access(
 
 @router.post("/engagements/{engagement_id}/partners", status_code=201)
 def nominate(
-    engagement_id: int, body: PartnerBody, runtime: RuntimeDep, viewer: ViewerDep
+    engagement_id: RowId, body: PartnerBody, runtime: RuntimeDep, viewer: ViewerDep
 ) -> dict[str, Any]:
     allowed(viewer, Action.SUBMIT)
     return designation_flow.nominate(
@@ -184,7 +195,7 @@ def nominate(
 
 @router.post("/engagements/{engagement_id}/partners/{organization}")
 def decide_partner(
-    engagement_id: int,
+    engagement_id: RowId,
     organization: str,
     body: PartnerDecisionBody,
     runtime: RuntimeDep,
@@ -202,14 +213,14 @@ def decide_partner(
 
 
 @router.get("/designations/{designation_id}")
-def designation(designation_id: int, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+def designation(designation_id: RowId, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     allowed(viewer, Action.READ)
     return designation_flow.show_designation(runtime, viewer=viewer, designation_id=designation_id)
 
 
 @router.post("/designations/{designation_id}/sign-off")
 def sign_off(
-    designation_id: int, body: SignOffBody, runtime: RuntimeDep, viewer: ViewerDep
+    designation_id: RowId, body: SignOffBody, runtime: RuntimeDep, viewer: ViewerDep
 ) -> dict[str, Any]:
     allowed(viewer, Action.TRIAGE)
     return designation_flow.sign_off(

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from clearinghouse.access.roles import Action
 from clearinghouse.access.visibility import Viewer
-from clearinghouse.api.deps import RuntimeDep, ViewerDep, allowed
-from clearinghouse.api.routes import spool
+from clearinghouse.api import problems
+from clearinghouse.api.deps import RuntimeDep, ViewerDep, allowed, refuse_nul
+from clearinghouse.api.routes import raw_body, spool
 from clearinghouse.core.errors import InputError
 from clearinghouse.infra.blobs import iter_file
 from clearinghouse.pipeline import inventory_flow
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(
+    prefix="/api/v1", responses=problems.RESPONSES, dependencies=[Depends(refuse_nul)]
+)
 
 
 def _own_organization(viewer: Viewer) -> str:
@@ -31,7 +34,12 @@ def _own_organization(viewer: Viewer) -> str:
     return viewer.organization
 
 
-@router.post("/inventories", status_code=201)
+@router.post(
+    "/inventories",
+    status_code=201,
+    responses=problems.RAW_BODY_RESPONSES,
+    openapi_extra=raw_body("application/octet-stream"),
+)
 async def import_inventory(
     request: Request,
     runtime: RuntimeDep,
@@ -77,7 +85,12 @@ def inventory_matches(
     )
 
 
-@router.post("/vex", status_code=201)
+@router.post(
+    "/vex",
+    status_code=201,
+    responses=problems.RAW_BODY_RESPONSES,
+    openapi_extra=raw_body("application/octet-stream"),
+)
 async def import_vex(request: Request, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     """Record a VEX document (OpenVEX, CycloneDX VEX or CSAF VEX as the body) as the caller's
     organization's statements."""

@@ -10,14 +10,23 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import Action, OrgKind, Role, Sector
 from clearinghouse.access.visibility import Viewer
-from clearinghouse.api.deps import RuntimeDep, ViewerDep, allowed
+from clearinghouse.api import problems
+from clearinghouse.api.deps import (
+    MAX_ROW_ID,
+    RowId,
+    RowIdQuery,
+    RuntimeDep,
+    ViewerDep,
+    allowed,
+    refuse_nul,
+)
 from clearinghouse.audit import service as audit_service
 from clearinghouse.core.errors import (
     InputError,
@@ -32,10 +41,12 @@ from clearinghouse.infra.blobs import iter_file
 from clearinghouse.pipeline import admin_flow, intake_flow, read_flow, submit_flow, triage_flow
 from clearinghouse.pipeline.runtime import Runtime
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(
+    prefix="/api/v1", responses=problems.RESPONSES, dependencies=[Depends(refuse_nul)]
+)
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID)]
 
 
 class OrganizationIn(BaseModel):
@@ -72,7 +83,9 @@ class MergeIn(BaseModel):
 
 
 class SplitIn(BaseModel):
-    findings: list[int] = Field(min_length=1, max_length=10_000)
+    findings: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(
+        min_length=1, max_length=10_000
+    )
 
 
 @router.get("/organizations", response_model=list[OrganizationOut])
@@ -113,6 +126,13 @@ def create_token(body: TokenIn, runtime: RuntimeDep, viewer: ViewerDep) -> Token
     return TokenOut(**doc)
 
 
+def raw_body(*media_types: str) -> dict[str, Any]:
+    """``openapi_extra`` of a route that reads its raw body itself (FastAPI cannot see it), so
+    that the document says a body is expected, and which errors reading it may answer."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {"requestBody": {"required": True, "content": dict.fromkeys(media_types, binary)}}
+
+
 def _spool_limit_error(limit: int) -> TooLargeError:
     return TooLargeError(f"upload: more than {limit} bytes (the configured limit)")
 
@@ -145,7 +165,12 @@ async def spool(request: Request, limit: int) -> Path:
     return path
 
 
-@router.post("/submissions", status_code=201)
+@router.post(
+    "/submissions",
+    status_code=201,
+    responses=problems.RAW_BODY_RESPONSES,
+    openapi_extra=raw_body("application/octet-stream"),
+)
 async def create_submission(
     request: Request,
     response: Response,
@@ -205,7 +230,7 @@ def list_submissions(
 
 
 @router.get("/submissions/{submission_id}")
-def get_submission(submission_id: int, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+def get_submission(submission_id: RowId, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     allowed(viewer, Action.READ)
     return read_flow.show_submission(
         runtime.db, viewer=viewer, clock=runtime.clock, submission_id=submission_id
@@ -214,7 +239,7 @@ def get_submission(submission_id: int, runtime: RuntimeDep, viewer: ViewerDep) -
 
 @router.post("/submissions/{submission_id}/grants", status_code=201)
 def grant_submission(
-    submission_id: int, body: GrantIn, runtime: RuntimeDep, viewer: ViewerDep
+    submission_id: RowId, body: GrantIn, runtime: RuntimeDep, viewer: ViewerDep
 ) -> dict[str, Any]:
     """The submitting organization lets one more organization see a restricted submission."""
     allowed(viewer, Action.TRIAGE)
@@ -231,7 +256,7 @@ def grant_submission(
 def list_findings(
     runtime: RuntimeDep,
     viewer: ViewerDep,
-    submission: int | None = None,
+    submission: RowIdQuery = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[dict[str, Any]]:
@@ -247,7 +272,7 @@ def list_findings(
 
 
 @router.get("/findings/{finding_id}")
-def get_finding(finding_id: int, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+def get_finding(finding_id: RowId, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     allowed(viewer, Action.READ)
     return read_flow.show_finding(
         runtime.db, viewer=viewer, clock=runtime.clock, finding_id=finding_id

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from clearinghouse.access.roles import Action
 from clearinghouse.access.visibility import Viewer
-from clearinghouse.api.deps import RuntimeDep, ViewerDep, allowed
+from clearinghouse.api import problems
+from clearinghouse.api.deps import RowId, RuntimeDep, ViewerDep, allowed, refuse_nul
 from clearinghouse.core.errors import InputError, RateLimitedError
 from clearinghouse.pipeline import scan_flow
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(
+    prefix="/api/v1", responses=problems.RESPONSES, dependencies=[Depends(refuse_nul)]
+)
 
 Entry = Annotated[str, Field(min_length=1, max_length=300)]
 
@@ -159,7 +163,7 @@ def authorize(body: AuthorizationBody, runtime: RuntimeDep, viewer: ViewerDep) -
 
 
 @router.post("/authorizations/{authorization_id}/revoke")
-def revoke(authorization_id: int, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+def revoke(authorization_id: RowId, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     allowed(viewer, Action.SUBMIT)
     return scan_flow.revoke(runtime, viewer=viewer, authorization_id=authorization_id)
 
@@ -185,27 +189,37 @@ def declare(body: CampaignBody, runtime: RuntimeDep, viewer: ViewerDep) -> dict[
 
 
 class _Buckets:
-    """Per-token token buckets: ``rate`` lookups a second, bursts of ``burst``."""
+    """Per-token token buckets: ``rate`` lookups a second, bursts of ``burst``.
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self._rate, self._burst = rate, burst
+    ``now`` is a monotonic clock in seconds (injectable, so a test can show the bucket refill).
+    A refusal says how long until one lookup is available again (``Retry-After``).
+    """
+
+    def __init__(
+        self, rate: float, burst: int, *, now: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate, self._burst, self._now = rate, burst, now
         self._state: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
     def take(self, key: str) -> None:
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
             tokens, last = self._state.get(key, (float(self._burst), now))
             tokens = min(float(self._burst), tokens + (now - last) * self._rate)
             if tokens < 1:
-                raise RateLimitedError(f"lookup: at most {self._rate:g} per second per token")
+                self._state[key] = (tokens, now)
+                raise RateLimitedError(
+                    f"lookup: at most {self._rate:g} per second per token",
+                    retry_after_s=(1 - tokens) / self._rate,
+                )
             self._state[key] = (tokens - 1, now)
 
 
 LOOKUPS = _Buckets(rate=10.0, burst=50)
 
 
-@router.get("/deconfliction/lookup")
+@router.get("/deconfliction/lookup", responses=problems.RATE_LIMITED_RESPONSES)
 def lookup(
     runtime: RuntimeDep,
     viewer: ViewerDep,
@@ -219,7 +233,19 @@ def lookup(
     return scan_flow.lookup(runtime, ip=ip, at=at, viewer=viewer)
 
 
-@router.get("/allowlist")
+@router.get(
+    "/allowlist",
+    responses={
+        200: {
+            "description": "The allowlist in the format asked for",
+            "content": {
+                "application/json": {},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/stix+json": {"schema": {"type": "object"}},
+            },
+        }
+    },
+)
 def allowlist(
     runtime: RuntimeDep,
     viewer: ViewerDep,

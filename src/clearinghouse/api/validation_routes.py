@@ -16,17 +16,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from clearinghouse.access.roles import Action
-from clearinghouse.api.deps import RuntimeDep, ViewerDep, allowed
+from clearinghouse.api import problems
+from clearinghouse.api.deps import RowId, RuntimeDep, ViewerDep, allowed, refuse_nul
 from clearinghouse.core.errors import InputError, NotFoundError
 from clearinghouse.core.ids import parse_vuln_id
 from clearinghouse.pipeline import patch_flow, validation_flow
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(
+    prefix="/api/v1", responses=problems.RESPONSES, dependencies=[Depends(refuse_nul)]
+)
 
 
 class ValidationIn(BaseModel):
@@ -43,7 +46,11 @@ def list_targets(runtime: RuntimeDep, viewer: ViewerDep) -> list[dict[str, Any]]
 
 @router.post("/findings/{finding_id}/validations", status_code=202)
 def validate_finding(
-    finding_id: int, body: ValidationIn, response: Response, runtime: RuntimeDep, viewer: ViewerDep
+    finding_id: RowId,
+    body: ValidationIn,
+    response: Response,
+    runtime: RuntimeDep,
+    viewer: ViewerDep,
 ) -> dict[str, Any]:
     """Queue a reproduction of the finding's proof (202); with ``wait``, run it (200)."""
     allowed(viewer, Action.SUBMIT)
@@ -63,7 +70,7 @@ def validate_finding(
 
 
 @router.get("/validations/{run_id}")
-def get_validation(run_id: int, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
+def get_validation(run_id: RowId, runtime: RuntimeDep, viewer: ViewerDep) -> dict[str, Any]:
     """One validation run with its (capped) log."""
     allowed(viewer, Action.READ)
     return validation_flow.show_run(runtime, run_id=run_id, viewer=viewer)

@@ -28,6 +28,7 @@ from clearinghouse.infra.blobs import iter_file
 from clearinghouse.infra.settings import Settings
 from clearinghouse.pipeline import (
     admin_flow,
+    backup_flow,
     feeds_flow,
     intake_flow,
     inventory_flow,
@@ -521,6 +522,11 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        # With several workers uvicorn's supervisor kills a child that has not answered its
+        # health check within this time, and a child spawned afresh re-imports the whole
+        # package first: on a busy machine that took over the default 5 s, and the supervisor
+        # killed every new worker forever. A killed worker is still replaced at once.
+        timeout_worker_healthcheck=60,
     )
 
 
@@ -725,6 +731,51 @@ def worker(
         loglevel=loglevel.upper(),
         beat=beat,
     )
+
+
+def _progress_line(message: str) -> None:
+    """Long work says where it is on stderr (stdout stays one JSON document under --json)."""
+    sys.stderr.write(f"{message}\n")
+    sys.stderr.flush()
+
+
+@app.command("backup")
+def backup(
+    file: Annotated[Path, typer.Argument(help="The archive to write (.tar.gz).")],
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace FILE if it exists.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress lines on stderr.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write a consistent backup (tables, blobs, targets, suites; not the signing key).
+
+    Every table is read in one transaction and every blob hash-checked as it is copied.
+    """
+    rt = runtime()
+    doc = backup_flow.backup(
+        rt, path=file, overwrite=overwrite, progress=None if quiet else _progress_line
+    )
+    emit(doc if as_json else {k: v for k, v in doc.items() if k != "table_rows"}, as_json=as_json)
+
+
+@app.command("restore")
+def restore(
+    file: Annotated[Path, typer.Argument(help="An archive written by 'clearinghouse backup'.")],
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress lines on stderr.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Restore a backup into an empty instance, verified; on any failure nothing is kept.
+
+    Row counts and digests, blob hashes and the audit chain are checked before the commit.
+    """
+    settings = _state.settings or Settings()
+    rt = Runtime.from_settings(settings)  # not migrated: restore migrates in its transaction
+    try:
+        doc = backup_flow.restore(rt, path=file, progress=None if quiet else _progress_line)
+    finally:
+        rt.close()
+    emit(doc if as_json else {k: v for k, v in doc.items() if k != "table_rows"}, as_json=as_json)
 
 
 @app.command("demo")

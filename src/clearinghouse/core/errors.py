@@ -106,9 +106,16 @@ class ConflictError(ClearinghouseError):
 
 
 class RateLimitedError(ClearinghouseError):
+    """``retry_after_s`` says when the caller may try again (HTTP sends it as ``Retry-After``,
+    so a well-behaved client waits instead of hammering)."""
+
     status = 429
     title = "Too many requests"
     type_slug = "rate-limited"
+
+    def __init__(self, detail: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
 
 
 class IntegrityError(ClearinghouseError):

@@ -99,7 +99,8 @@ class Cve5Reader:
         validator = _validator()
         if validator.is_valid(doc):
             return
-        state = doc.get("cveMetadata", {}).get("state") if isinstance(doc, dict) else None
+        metadata = doc.get("cveMetadata") if isinstance(doc, dict) else None
+        state = metadata.get("state") if isinstance(metadata, dict) else None
         branch = _state_validator(state) if isinstance(state, str) else None
         if isinstance(doc, dict) and isinstance(doc.get("cveMetadata"), dict) and branch is None:
             raise SchemaError(

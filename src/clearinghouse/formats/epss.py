@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -38,7 +39,21 @@ def _column(header: list[str], *names: str) -> int:
     for name in names:
         if name in lowered:
             return lowered.index(name)
-    raise InputError(f"EPSS CSV: no {names[0]!r} column (header: {', '.join(header)})")
+    shown = ", ".join(header)
+    shown = shown if len(shown) <= 200 else shown[:199] + "…"  # the header is the sender's
+    raise InputError(f"EPSS CSV: no {names[0]!r} column (header: {shown})")
+
+
+def _rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The csv module's own refusals (a NUL byte, a field over 128 KiB) as ``InputError``."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InputError(f"EPSS CSV: not readable as CSV ({error})") from None
+        yield row
 
 
 def read_epss(data: bytes) -> EpssFile:
@@ -52,7 +67,7 @@ def read_epss(data: bytes) -> EpssFile:
         found = _SCORE_DATE.search(lines[0])
         score_date = found.group(1) if found else None
         lines = lines[1:]
-    reader = csv.reader(io.StringIO("\n".join(lines)))
+    reader = _rows(csv.reader(io.StringIO("\n".join(lines))))
     header = next(reader, None)
     if not header:
         raise InputError("EPSS CSV: empty")
@@ -70,7 +85,7 @@ def read_epss(data: bytes) -> EpssFile:
         except (IndexError, ValueError):
             raise InputError(f"EPSS CSV line {number}: expected a CVE and two numbers") from None
         if not _CVE.match(cve):
-            raise InputError(f"EPSS CSV line {number}: {cve!r} is not a CVE id")
+            raise InputError(f"EPSS CSV line {number}: {cve[:60]!r} is not a CVE id")
         if not (0.0 <= epss <= 1.0 and 0.0 <= percentile <= 1.0):
             raise InputError(f"EPSS CSV line {number}: scores must be between 0 and 1")
         scores.append(EpssScore(cve=cve, epss=epss, percentile=percentile))

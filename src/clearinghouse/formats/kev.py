@@ -48,7 +48,7 @@ def _text(item: dict[str, Any], key: str, pointer: str, *, required: bool = True
 
 def _date(item: dict[str, Any], key: str, pointer: str, *, required: bool) -> dt.date | None:
     value = _text(item, key, pointer, required=required)
-    if not value:
+    if not value and not required:
         return None
     try:
         return dt.date.fromisoformat(value)

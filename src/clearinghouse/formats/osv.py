@@ -166,12 +166,13 @@ def _finding(pointer: str, record: dict[str, Any], limits: ReadLimits) -> Findin
 
     db_specific = record.get("database_specific") or {}
     cwes: set[int] = set()
-    for text in db_specific.get("cwe_ids") or ():
+    # database_specific is free-form in the OSV schema: every value in it may have any type.
+    for text in _list(db_specific.get("cwe_ids")):
         if isinstance(text, str) and (number := cwe_number(text)) is not None:
             cwes.add(number)
     # GitHub's GHSA-to-OSV converter puts CWEs per affected package instead.
     for item in record.get("affected") or ():
-        for cwe in (item.get("database_specific") or {}).get("cwes") or ():
+        for cwe in _list((item.get("database_specific") or {}).get("cwes")):
             text = cwe.get("cweId") if isinstance(cwe, dict) else None
             if isinstance(text, str) and (number := cwe_number(text)) is not None:
                 cwes.add(number)
@@ -220,6 +221,10 @@ def _affected(pointer: str, item: dict[str, Any], cap: int) -> AffectedPackage:
             for i, v in enumerate(item.get("versions") or ())
         ),
     )
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _optional(value: str | None, pointer: str, cap: int) -> str | None:

@@ -29,7 +29,7 @@ def parse_format(name: str) -> str | None:
     if value == "auto":
         return None
     if value not in _BY_NAME:
-        raise UnknownFormatError(f"format: {name!r} is not one of {'|'.join(FORMAT_NAMES)}")
+        raise UnknownFormatError(f"format: {name[:40]!r} is not one of {'|'.join(FORMAT_NAMES)}")
     return value
 
 

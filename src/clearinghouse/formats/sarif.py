@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from urllib.parse import unquote
 import msgspec
 import orjson
 
-from clearinghouse.core.errors import SchemaError, TooLargeError
+from clearinghouse.core.errors import DecodeError, SchemaError, TooLargeError
 from clearinghouse.formats.limits import ReadLimits
 from clearinghouse.formats.records import DocumentSummary, FindingRecord, Location, Severity
 from clearinghouse.formats.schema import (
@@ -182,7 +183,9 @@ class LazyLog:
                 for name, value in members.items()
                 if name != "runs"
             }
-        except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONDecodeError):
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError):
+            # ValueError: orjson's JSONDecodeError (msgspec skips what orjson refuses, such as
+            # 1e999); RecursionError: msgspec's depth guard. Both are the ordinary path's to say.
             return None
         top["runs"] = []
         if not READER.sniff(top):
@@ -205,7 +208,7 @@ class LazyLog:
         memo: dict[tuple[bytes, bytes], FindingRecord] | None = {} if len(self.runs) > 1 else None
         count = 0
         for run_index, raw in enumerate(self.runs):
-            run, raw_results = _split_run(raw)
+            run, raw_results = _split_run(raw, f"/runs/{run_index}")
             try:
                 run_validator.check(run)
             except SchemaError as error:
@@ -236,24 +239,48 @@ class LazyLog:
         return "; ".join(self.producers) or None
 
 
-def _split_run(raw: msgspec.Raw) -> tuple[_Obj, list[msgspec.Raw] | None]:
+def _split_run(raw: msgspec.Raw, pointer: str) -> tuple[Any, list[msgspec.Raw] | None]:
     """A run's members decoded, except its results, kept as raw slices when they are an array.
 
-    A ``results`` that is not an array (null, or wrong) is decoded into the run as it is, for
-    the run's schema check to judge.
+    A ``results`` that is not an array (null, or wrong), or a run that is not an object, is
+    decoded as it is, for the run's schema check to judge.
     """
-    members = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
+    try:
+        members = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        # UnicodeDecodeError: msgspec decodes keys, and a key may hold invalid UTF-8.
+        return _loads(raw, pointer), None
     raw_results = members.pop("results", None)
-    run: dict[str, Any] = {name: orjson.loads(memoryview(value)) for name, value in members.items()}
+    run: dict[str, Any] = {
+        name: _loads(value, pointer + json_pointer([name])) for name, value in members.items()
+    }
     if raw_results is None:
         return run, None
     try:
         results = msgspec.json.decode(raw_results, type=list[msgspec.Raw])
-    except msgspec.ValidationError:
-        run["results"] = orjson.loads(memoryview(raw_results))
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        run["results"] = _loads(raw_results, f"{pointer}/results")
         return run, None
     run["results"] = []
     return run, results
+
+
+def _loads(raw: bytes | msgspec.Raw, pointer: str) -> Any:
+    """orjson's reading of a slice msgspec only delimited (it skips numbers such as 1e999 and
+    escapes such as a lone surrogate that orjson refuses), as a ``DecodeError`` naming it."""
+    try:
+        return orjson.loads(memoryview(raw))
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"{_DOCUMENT} at {pointer}: not valid JSON ({exc})") from None
+
+
+def _dumps(value: Any) -> bytes | None:
+    """Canonical bytes of a decoded value for a memo key; None when orjson cannot encode it
+    (nesting past its 255 levels, which JSON Schema allows in property bags): no memo then."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return None
 
 
 @functools.cache
@@ -292,7 +319,10 @@ _CONTEXT_MEMBERS = (
 def _run_context(run: _Obj) -> bytes:
     """Digest of everything in a run, besides its results, that reading a result depends on."""
     members = [run.get(name) for name in _CONTEXT_MEMBERS]
-    return hashlib.sha256(orjson.dumps(members)).digest()
+    encoded = _dumps(members)
+    # A context that cannot be encoded is unique to its run: its results are never memoized
+    # across runs (a memo hit needs an equal context).
+    return hashlib.sha256(encoded).digest() if encoded is not None else os.urandom(32)
 
 
 def _at(record: FindingRecord, pointer: str) -> FindingRecord:
@@ -642,8 +672,9 @@ class _RunReader:
             if memo_keys is not None:
                 memo_key = memo_keys[position - start]
             elif memo is not None:
-                memo_key = (context, orjson.dumps(result))
-                seen = memo.get(memo_key)
+                encoded = _dumps(result)
+                memo_key = (context, encoded) if encoded is not None else None
+                seen = memo.get(memo_key) if memo_key is not None else None
                 if seen is not None:
                     yield _at(seen, pointer)
                     continue
@@ -777,7 +808,7 @@ class _RunReader:
                 if seen is not None:
                     yield _at(seen, results_pointer + str(position))
                     continue
-            result = orjson.loads(data)
+            result = _loads(data, results_pointer + str(position))
             try:
                 validator.check(result)
             except SchemaError as error:

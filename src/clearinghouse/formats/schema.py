@@ -63,15 +63,32 @@ class SchemaValidator:
         self._validator = jsonschema_rs.validator_for(dict(schema), **kwargs)
 
     def is_valid(self, doc: Any) -> bool:
-        return bool(self._validator.is_valid(doc))
+        try:
+            return bool(self._validator.is_valid(doc))
+        except ValueError:  # nested past jsonschema-rs's limit: ``check`` says so
+            return False
 
     def check(self, doc: Any) -> None:
-        if self._validator.is_valid(doc):
-            return
-        error = next(iter(self._validator.iter_errors(doc)))
-        raise SchemaError(
-            json_pointer(error.instance_path), _short(error.message), document=self._document
-        )
+        violation = first_violation(self._validator, doc)
+        if violation is not None:
+            raise SchemaError(*violation, document=self._document)
+
+
+def first_violation(validator: Any, doc: Any) -> tuple[str, str] | None:
+    """``(pointer, message)`` of the first violation of a jsonschema-rs validator, or None.
+
+    jsonschema-rs raises ``ValueError`` ("Recursion limit reached") when it must convert a
+    value nested more than 255 levels deep, e.g. to quote it in a message, although JSON up to
+    1,024 levels decodes; that is a property of the document, so it is reported as one.
+    """
+    try:
+        if validator.is_valid(doc):
+            return None
+        error = next(iter(validator.iter_errors(doc)))
+    except ValueError as exc:
+        reason = _short(str(exc), 100)
+        return "", f"a document the schema validator can check ({reason}: nested too deeply)"
+    return json_pointer(error.instance_path), _short(error.message)
 
 
 def _short(message: str, limit: int = 300) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,22 @@ class BlobStore:
 
     def _path_for(self, digest: str) -> Path:
         return self.root / digest[:2] / digest
+
+    def path_for(self, digest: str) -> Path:
+        """Where the blob with this digest is (or would be) stored; backups read it there."""
+        return self._path_for(digest)
+
+    def stored(self) -> Iterator[tuple[str, Path]]:
+        """Every stored blob as (name, path), sorted; names are meant to be digests, which a
+        backup checks while it reads them. In-flight ``.incoming-`` files are not blobs."""
+        if not self.root.is_dir():
+            return
+        for bucket in sorted(self.root.iterdir()):
+            if bucket.is_symlink() or not bucket.is_dir():
+                continue
+            for path in sorted(bucket.iterdir()):
+                if not path.name.startswith("."):
+                    yield path.name, path
 
     def put_stream(self, chunks: Iterable[bytes], *, max_bytes: int) -> StoredBlob:
         """Store a stream; raise ``TooLargeError`` (and keep nothing) past ``max_bytes``."""

@@ -4,11 +4,44 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 import orjson
 
 from clearinghouse.formats.records import FindingRecord
+
+_T = TypeVar("_T")
+# How a NUL can be written in an uploaded document: raw, or escaped in JSON or YAML.
+_NUL_SPELLINGS = (b"\x00", b"\\u0000", b"\\0", b"\\x00", b"\\U00000000")
+
+
+def may_hold_nul(document: bytes) -> bool:
+    """Whether a document might decode to a string holding NUL (a fast scan, no false "no")."""
+    return any(spelling in document for spelling in _NUL_SPELLINGS)
+
+
+def without_nul(value: _T) -> _T:
+    """``value`` (a record, or anything inside one) with each NUL in a string replaced by
+    U+FFFD. PostgreSQL cannot store NUL in text, SQLite can: found by fuzzing, an upload whose
+    finding named one was a 500 on PostgreSQL alone. Scanner output does carry binary bytes in
+    messages, so the character is replaced, not the document refused (the raw document, kept
+    as a blob, still has it)."""
+    result: Any = value
+    if isinstance(value, str) and type(value) is str:  # not a StrEnum member (Severity)
+        result = value.replace("\x00", "\ufffd")
+    elif isinstance(value, tuple):
+        items = [without_nul(item) for item in value]
+        result = type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: without_nul(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init
+        }
+        result = dataclasses.replace(value, **changes)
+    elif isinstance(value, Mapping):
+        result = MappingProxyType({without_nul(k): without_nul(v) for k, v in value.items()})
+    return result  # type: ignore[no-any-return]
 
 
 def _dumps(value: Any) -> str:

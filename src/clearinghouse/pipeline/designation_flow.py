@@ -78,6 +78,10 @@ def _developer_org(session: Session, viewer: Viewer, organization: str | None) -
     else:
         org = access_service.get_org_by_name_or_raise(session, name=organization)
     if OrgKind(org.kind) is not OrgKind.MODEL_DEVELOPER:
+        if organization is None:  # the caller acting for itself: a refusal of who it is
+            raise PermissionDeniedError(
+                f"models are registered by model developers; {org.name} is a {org.kind}"
+            )
         raise InputError(f"developer: {org.name} is a {org.kind}, not a model-developer")
     if not viewer.superuser and viewer.organization_id != org.id:
         raise PermissionDeniedError("a model is registered by its own developer")
@@ -663,6 +667,20 @@ def active_grant(
             return grant
     _audit(rt, session, viewer, "access.refused", "engagement", engagement_id, {})
     session.commit()
+    nominated = session.scalars(
+        select(TrustedPartner.id).where(
+            TrustedPartner.engagement_id == engagement_id,
+            TrustedPartner.organization_id == viewer.organization_id,
+        )
+    ).first()
+    if (
+        _side(session, viewer, engagement) is None
+        and nominated is None
+        and not _holds_grant(session, viewer, engagement_id)
+    ):
+        # Neither side, nominee nor grantee: the same 404 as every other engagement route, so
+        # that probing ids does not tell which engagements exist (the refusal is audited).
+        raise NotFoundError(f"engagement {engagement_id} not found")
     raise PermissionDeniedError(
         f"{viewer.organization} holds no active access grant on engagement {engagement_id}"
     )

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
 from clearinghouse.access import service as access_service
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit import service as audit_service
@@ -25,7 +27,9 @@ from clearinghouse.formats.limits import ReadLimits
 from clearinghouse.formats.records import FindingRecord
 from clearinghouse.infra.blobs import BlobStore
 from clearinghouse.infra.db import Database
+from clearinghouse.intake import finding_rows
 from clearinghouse.intake import service as intake_service
+from clearinghouse.intake.models import Submission
 from clearinghouse.vulns import service as vulns_service
 
 DEFAULT_TLP = Tlp.AMBER  # unpatched flaws are restricted unless the submitter says otherwise
@@ -83,6 +87,18 @@ class ImportRequest:
     share_with: Sequence[str] = ()
 
 
+def _already_imported(existing: Submission) -> ImportOutcome:
+    return ImportOutcome(
+        submission=existing.id,
+        format=existing.format,
+        findings=existing.finding_count,
+        new_vulnerabilities=existing.new_vulnerabilities,
+        duplicates=existing.duplicates,
+        already_imported=True,
+        tlp=existing.tlp,
+    )
+
+
 def import_submission(
     db: Database,
     blobs: BlobStore,
@@ -104,15 +120,7 @@ def import_submission(
             session, organization_id=org.id, sha256=stored.sha256
         )
         if existing is not None:
-            return ImportOutcome(
-                submission=existing.id,
-                format=existing.format,
-                findings=existing.finding_count,
-                new_vulnerabilities=existing.new_vulnerabilities,
-                duplicates=existing.duplicates,
-                already_imported=True,
-                tlp=existing.tlp,
-            )
+            return _already_imported(existing)
         data = blobs.get(stored.sha256)
         lazy = sarif.LazyLog.open(data) if reader_hint in (None, "sarif") else None
         if lazy is not None:
@@ -130,24 +138,39 @@ def import_submission(
                 )
             reader_name, producer, document_tlp = reader.name, summary.producer, summary.tlp
             records = reader.read(doc, limits=limits)
+        if finding_rows.may_hold_nul(data):
+            records = (finding_rows.without_nul(record) for record in records)
+            producer = finding_rows.without_nul(producer)
         del data
         tlp = request.tlp or (Tlp.parse(document_tlp) if document_tlp else DEFAULT_TLP)
         recipients = [
             access_service.get_org_by_name_or_raise(session, name=name)
             for name in request.share_with
         ]
-        submission = intake_service.create_submission(
-            session,
-            org=org,
-            sha256=stored.sha256,
-            size=stored.size,
-            format=reader_name,
-            producer=producer,
-            tlp=tlp.value,
-            target=request.target,
-            submitted_by=viewer.label,
-            clock=clock,
-        )
+        try:
+            with session.begin_nested():
+                submission = intake_service.create_submission(
+                    session,
+                    org=org,
+                    sha256=stored.sha256,
+                    size=stored.size,
+                    format=reader_name,
+                    producer=producer,
+                    tlp=tlp.value,
+                    target=request.target,
+                    submitted_by=viewer.label,
+                    clock=clock,
+                )
+        except IntegrityError:
+            # The same bytes sent again while the first import ran (a client retrying after a
+            # timeout): on PostgreSQL both pass the check above, and the unique (organization,
+            # digest) row of the one that committed first makes this one a re-submission.
+            existing = intake_service.get_by_digest(
+                session, organization_id=org.id, sha256=stored.sha256
+            )
+            if existing is None:
+                raise
+            return _already_imported(existing)
         for recipient in recipients:
             access_service.grant(
                 session,
@@ -165,7 +188,9 @@ def import_submission(
             batch_size=batch_size,
         )
         if lazy is not None:
-            submission.producer = lazy.producer[:500] if lazy.producer else None
+            submission.producer = (
+                finding_rows.without_nul(lazy.producer[:500]) if lazy.producer else None
+            )
         submission.finding_count = result.findings
         submission.new_vulnerabilities = result.new_vulnerabilities
         submission.duplicates = result.duplicates

@@ -358,7 +358,10 @@ def parse_code_target(text: str) -> str:
 def _parse_repository(entry: str, text: str) -> str:
     # Refusals echo the entry, but never a password someone pasted along with it.
     shown = _preview(re.sub(r"//[^/@]*@", "//***@", text))
-    parts = urlsplit(entry)
+    try:
+        parts = urlsplit(entry)
+    except ValueError as error:  # "Invalid IPv6 URL": an unbalanced '[' in the host
+        raise InputError(f"code target {shown} is not a URL: {error}") from None
     if parts.scheme.lower() != "https":
         raise InputError(
             f"code target {shown} is neither a package URL (pkg:...) nor an https repository URL"

@@ -242,10 +242,15 @@ class SignInThrottle:
         return failures
 
     def check(self, client: str, now: dt.datetime) -> None:
+        """Refuse (429) while the address has ``max_failures`` refusals in the window; the
+        error says when the oldest of them leaves it."""
         with self._lock:
-            if len(self._recent(client, now)) >= self.max_failures:
+            recent = self._recent(client, now)
+            if len(recent) >= self.max_failures:
+                reopens = recent[-self.max_failures] + self.window
                 raise RateLimitedError(
-                    "too many refused sign-ins from this address; try again in a few minutes"
+                    "too many refused sign-ins from this address; try again in a few minutes",
+                    retry_after_s=(reopens - now).total_seconds(),
                 )
 
     def failed(self, client: str, now: dt.datetime) -> None:

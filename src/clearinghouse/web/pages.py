@@ -27,7 +27,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from clearinghouse.core.errors import ClearinghouseError
+from clearinghouse.api.problems import retry_after
+from clearinghouse.core.errors import ClearinghouseError, RateLimitedError
 from clearinghouse.core.tlp import Tlp
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.web import auth
@@ -256,9 +257,12 @@ class WebRoute(APIRoute):
                     ),
                 )
             except ClearinghouseError as error:
-                return error_page(
+                page = error_page(
                     request, status=error.status, title=error.title, detail=error.detail
                 )
+                if isinstance(error, RateLimitedError) and error.retry_after_s is not None:
+                    page.headers["Retry-After"] = retry_after(error.retry_after_s)
+                return page
             except RequestValidationError:
                 return error_page(request, status=400, title="Bad request", detail=_MESSAGES[400])
             except StarletteHTTPException as error:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from clearinghouse.api.problems import retry_after
 from clearinghouse.core.errors import AuthenticationError, RateLimitedError
 from clearinghouse.web import auth
 from clearinghouse.web.pages import (
@@ -84,9 +85,12 @@ async def signin(request: Request) -> Response:
     try:
         state.throttle.check(client, runtime.clock.now())
     except RateLimitedError as error:
-        return _signin_page(
+        page = _signin_page(
             request, token=csrf, next_path=next_path, status=429, error=error.detail
         )
+        if error.retry_after_s is not None:
+            page.headers["Retry-After"] = retry_after(error.retry_after_s)
+        return page
     token = form.get("token", "").strip()
     username = form.get("username", "").strip()
     password = form.get("password", "")

@@ -39,13 +39,23 @@ class OutboundMessage:
     secret: bytes | None = None  # webhook HMAC secret
 
     def __repr__(self) -> str:
-        # The secret must not reach logs through a repr of the message.
+        # The secret must not reach logs through a repr of the message, nor a webhook URL's
+        # path, which is often the subscriber's own secret.
         secret = "None" if self.secret is None else "<redacted>"
         return (
             f"OutboundMessage(idempotency_key={self.idempotency_key!r}, "
-            f"recipient={self.recipient!r}, subject={self.subject!r}, tlp={self.tlp!r}, "
-            f"secret={secret})"
+            f"recipient={shown_recipient(self.recipient)!r}, subject={self.subject!r}, "
+            f"tlp={self.tlp!r}, secret={secret})"
         )
+
+
+def shown_recipient(recipient: str) -> str:
+    """What logs may say of a recipient: an e-mail address as it is, a URL by its origin."""
+    scheme, sep, rest = recipient.partition("://")
+    if not sep:
+        return recipient
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+    return f"{scheme}://{host}/…"
 
 
 class DeliveryError(ClearinghouseError):

@@ -36,6 +36,7 @@ from clearinghouse.advisories.channels.base import (
     DeliveryError,
     OutboundMessage,
     check_common_fields,
+    shown_recipient,
 )
 from clearinghouse.core.clock import ensure_utc
 from clearinghouse.core.errors import InputError
@@ -153,6 +154,27 @@ def verify_webhook_signature(
     return matched
 
 
+class _OriginOnly(logging.Filter):
+    """httpx logs every request's full URL at INFO ("HTTP Request: POST <url> ..."), and a
+    webhook URL's path is often the subscriber's secret: keep only the origin in that line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 2 and isinstance(args[1], httpx.URL):
+            record.args = (args[0], shown_recipient(str(args[1])), *args[2:])
+        return True
+
+
+_ORIGIN_ONLY = _OriginOnly()
+
+
+def _keep_urls_out_of_httpx_logs() -> None:
+    """Idempotent; the filter only rewrites httpx's request line, never drops a record."""
+    logger = logging.getLogger("httpx")
+    if _ORIGIN_ONLY not in logger.filters:
+        logger.addFilter(_ORIGIN_ONLY)
+
+
 class WebhookChannel:
     """POST signed JSON notifications to the message's recipient URL.
 
@@ -174,6 +196,7 @@ class WebhookChannel:
             raise InputError(f"webhook: timeout_s must be positive, got {timeout_s}")
         self._allow_private = allow_private_addresses
         self._clock = clock
+        _keep_urls_out_of_httpx_logs()
         # trust_env=False: no proxy or ~/.netrc credentials picked up from the environment,
         # which could otherwise send a third party's credentials to a subscriber's URL.
         self._client = httpx.Client(

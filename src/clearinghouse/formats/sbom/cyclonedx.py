@@ -38,7 +38,7 @@ from clearinghouse.formats.sbom.collect import (
 )
 from clearinghouse.formats.sbom.records import Inventory
 from clearinghouse.formats.sbom.safexml import parse_xml
-from clearinghouse.formats.schema import json_pointer
+from clearinghouse.formats.schema import first_violation
 
 _DOCUMENT = "CycloneDX document"
 JSON_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
@@ -95,15 +95,12 @@ def _read_json(data: bytes, out: ComponentCollector) -> Inventory:
     if version not in JSON_VERSIONS:
         raise SchemaError(
             "/specVersion",
-            f"one of the supported versions {', '.join(JSON_VERSIONS)} (got {version!r})",
+            f"one of the supported versions {', '.join(JSON_VERSIONS)} (got {str(version)[:60]!r})",
             document=_DOCUMENT,
         )
-    validator = _json_validator(version)
-    if not validator.is_valid(doc):
-        error = next(iter(validator.iter_errors(doc)))
-        raise SchemaError(
-            json_pointer(error.instance_path), _short(error.message), document=_DOCUMENT
-        )
+    violation = first_violation(_json_validator(version), doc)
+    if violation is not None:
+        raise SchemaError(*violation, document=_DOCUMENT)
 
     metadata = doc.get("metadata") or {}
     product = metadata.get("component") or {}
@@ -187,7 +184,7 @@ def _read_xml(data: bytes, out: ComponentCollector) -> Inventory:
         raise SchemaError(
             "/" + _local(root.tag),
             "a <bom> element in a CycloneDX namespace http://cyclonedx.org/schema/bom/1.x for "
-            f"one of the supported versions {', '.join(XML_VERSIONS)} (got {root.tag!r})",
+            f"one of the supported versions {', '.join(XML_VERSIONS)} (got {str(root.tag)[:80]!r})",
             document=_DOCUMENT,
         )
     version = match.group(1)

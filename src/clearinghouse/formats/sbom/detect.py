@@ -62,7 +62,8 @@ def _detect_xml(data: bytes) -> SbomKind:
     tag = root_tag(data)
     if tag is not None and XML_NAMESPACE.match(tag):
         return "cyclonedx-xml"
-    raise UnknownFormatError(f"XML with root {tag!r} is not CycloneDX (SPDX XML is not supported)")
+    shown = repr(tag if tag is None else tag[:80])  # a root tag is as long as the sender likes
+    raise UnknownFormatError(f"XML with root {shown} is not CycloneDX (SPDX XML is not supported)")
 
 
 def _is_tag_value(head: bytes) -> bool:

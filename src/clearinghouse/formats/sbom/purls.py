@@ -112,9 +112,9 @@ _DISTRO_ECOSYSTEMS = {
 def parse_purl(text: str) -> PackageURL:
     """Parse, normalize and check a purl; raise :class:`InputError` naming it if invalid."""
     if len(text) > _MAX_PURL_CHARS:
-        raise InputError(f"purl {text[:80]!r}…: longer than {_MAX_PURL_CHARS} characters")
+        raise InputError(f"purl {_shown(text)}: longer than {_MAX_PURL_CHARS} characters")
     if _EMPTY_NAME.search(text.split("?", 1)[0].split("#", 1)[0]):
-        raise InputError(f"purl {text!r} is invalid: the name is empty")
+        raise InputError(f"purl {_shown(text)} is invalid: the name is empty")
     try:
         parsed = PackageURL.from_string(text.strip())  # normalizes per packageurl's rules
         if parsed.type == "npm":
@@ -123,7 +123,7 @@ def parse_purl(text: str) -> PackageURL:
             raw = PackageURL.from_string(text.strip(), normalize_purl=False)
             parsed = parsed._replace(name=unquote(raw.name).strip().strip("/"))
     except ValueError as exc:
-        raise InputError(f"purl {text!r} is invalid: {exc}") from None
+        raise InputError(f"purl {_shown(text)} is invalid: {_cut(str(exc))}") from None
     return _normalized(parsed, text)
 
 
@@ -137,7 +137,7 @@ def canonical_purl(purl: PackageURL) -> str:
     try:
         rebuilt = PackageURL(*purl[:6])  # apply packageurl's normalization to the parts
     except ValueError as exc:
-        raise InputError(f"purl {text!r} is invalid: {exc}") from None
+        raise InputError(f"purl {_shown(text)} is invalid: {_cut(str(exc))}") from None
     return _serialize(_normalized(rebuilt, text))
 
 
@@ -179,7 +179,7 @@ def _normalized(purl: PackageURL, text: str) -> PackageURL:
     qualifiers = dict(purl.qualifiers) if isinstance(purl.qualifiers, dict) else {}
 
     def bad(reason: str) -> InputError:
-        return InputError(f"purl {text!r} is invalid: {reason}")
+        return InputError(f"purl {_shown(text)} is invalid: {_cut(reason)}")
 
     if not _TYPE.fullmatch(purl.type or ""):
         raise bad("the type is letters, digits, '.', '+' and '-', not starting with a digit")
@@ -209,6 +209,16 @@ def _normalized(purl: PackageURL, text: str) -> PackageURL:
         subpath=purl.subpath or None,
         normalize_purl=False,
     )
+
+
+def _shown(text: str) -> str:
+    """A purl (or a message quoting one) as an error message shows it: a 4,096-character
+    purl of control characters would otherwise fill 16 kB of a problem detail."""
+    return repr(text) if len(text) <= 120 else repr(text[:120]) + "…"
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def _encode(text: str) -> str:

@@ -43,7 +43,7 @@ def parse_xml(data: bytes, document: str) -> Any:
     try:
         root = etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise DecodeError(f"{document} is not well-formed XML: {exc}") from None
+        raise DecodeError(f"{document} is not well-formed XML: {_short(str(exc))}") from None
     if root is None:
         raise DecodeError(f"{document} is empty")
     tree = root.getroottree()
@@ -69,5 +69,12 @@ def root_tag(data: bytes, chunk: int = 65_536) -> str | None:
             for _, element in parser.read_events():
                 return str(element.tag)
         except etree.XMLSyntaxError as exc:
-            raise DecodeError(f"XML whose root element cannot be read: {exc}") from None
+            raise DecodeError(
+                f"XML whose root element cannot be read: {_short(str(exc))}"
+            ) from None
     return None
+
+
+def _short(message: str, limit: int = 300) -> str:
+    """libxml2 quotes the offending text, which may be as long as the document."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"

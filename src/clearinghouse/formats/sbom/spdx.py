@@ -57,8 +57,13 @@ _TOLERATED = (
 )
 # spdx-tools wraps beartype's type errors; these pull out the field name for a readable message.
 _TYPE_HINT = re.compile(r"SetterError (\w+): .*? parameter (\w+)=(.{0,80}?) violates type hint")
-_MISSING = re.compile(r"(\w+)\.__init__\(\) missing \d+ required positional arguments?: (.+)$")
+# "\b" and the bound keep the search linear: "(\w+)\." alone backtracks quadratically over a
+# long run of letters (a 70 kB relationshipType took over ten seconds).
+_MISSING = re.compile(
+    r"\b(\w{1,200})\.__init__\(\) missing \d+ required positional arguments?: (.+)$"
+)
 _LINE = re.compile(r"Line: (\d+)")
+_MESSAGE_HEAD = 2_000
 
 
 def read_spdx(data: bytes, *, limits: ReadLimits = DEFAULT_SBOM_LIMITS) -> Inventory:
@@ -79,7 +84,7 @@ def _parse_json(data: bytes) -> Any:
     if version not in VERSIONS:
         raise SchemaError(
             "/spdxVersion",
-            f"one of the supported versions {', '.join(VERSIONS)} (got {version!r})",
+            f"one of the supported versions {', '.join(VERSIONS)} (got {str(version)[:60]!r})",
             document=_DOCUMENT,
         )
     _check_shape(doc)
@@ -90,39 +95,67 @@ def _parse_json(data: bytes) -> Any:
         raise SchemaError(pointer, message, document=_DOCUMENT) from None
 
 
-# Lists spdx-tools iterates without checking their type; wrong ones would crash it.
-_OBJECT_LISTS = (
-    "packages",
-    "files",
-    "snippets",
-    "relationships",
-    "annotations",
-    "hasExtractedLicensingInfos",
-    "externalDocumentRefs",
-)
+# The lists spdx-tools iterates without checking their type (wrong ones would crash it), and
+# the members of their elements that it iterates as lists: a string there is iterated character
+# by character, one parse error (tens of microseconds) per character, so a megabyte string cost
+# half a minute before this check. Objects inside must be objects, strings strings.
+_MEMBER_LISTS: dict[str, tuple[tuple[str, type], ...]] = {
+    "packages": (
+        ("externalRefs", dict),
+        ("checksums", dict),
+        ("annotations", dict),
+        ("attributionTexts", str),
+        ("licenseInfoFromFiles", str),
+        ("hasFiles", str),
+    ),
+    "files": (
+        ("checksums", dict),
+        ("annotations", dict),
+        ("attributionTexts", str),
+        ("fileContributors", str),
+        ("fileTypes", str),
+        ("licenseInfoInFiles", str),
+    ),
+    "snippets": (
+        ("ranges", dict),
+        ("annotations", dict),
+        ("attributionTexts", str),
+        ("licenseInfoInSnippets", str),
+    ),
+    "hasExtractedLicensingInfos": (("seeAlsos", str),),
+    "annotations": (),
+    "relationships": (),
+    "externalDocumentRefs": (),
+}
+
+
+def _check_list(value: Any, pointer: str, item_type: type) -> None:
+    one = "an object" if item_type is dict else "a string"
+    if not isinstance(value, list):
+        raise SchemaError(pointer, f"an array of {one.split()[-1]}s", document=_DOCUMENT)
+    for index, item in enumerate(value):
+        if not isinstance(item, item_type):
+            raise SchemaError(f"{pointer}/{index}", one, document=_DOCUMENT)
 
 
 def _check_shape(doc: dict[str, Any]) -> None:
     """Name the pointer of a wrongly-shaped list before spdx-tools trips over it."""
-    if not isinstance(doc.get("creationInfo"), dict):
+    info = doc.get("creationInfo")
+    if not isinstance(info, dict):
         raise SchemaError("/creationInfo", "an object", document=_DOCUMENT)
-    for key in _OBJECT_LISTS:
+    if info.get("creators") is not None:
+        _check_list(info["creators"], "/creationInfo/creators", str)
+    if doc.get("documentDescribes") is not None:
+        _check_list(doc["documentDescribes"], "/documentDescribes", str)
+    for key, members in _MEMBER_LISTS.items():
         items = doc.get(key)
         if items is None:
             continue
-        if not isinstance(items, list):
-            raise SchemaError(f"/{key}", "an array of objects", document=_DOCUMENT)
+        _check_list(items, f"/{key}", dict)
         for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise SchemaError(f"/{key}/{index}", "an object", document=_DOCUMENT)
-    for index, package in enumerate(doc.get("packages") or ()):
-        refs = package.get("externalRefs")
-        if refs is not None and not (
-            isinstance(refs, list) and all(isinstance(r, dict) for r in refs)
-        ):
-            raise SchemaError(
-                f"/packages/{index}/externalRefs", "an array of objects", document=_DOCUMENT
-            )
+            for member, item_type in members:
+                if item.get(member) is not None:
+                    _check_list(item[member], f"/{key}/{index}/{member}", item_type)
 
 
 def _element_parsers() -> list[tuple[str, Callable[[Any], Any]]]:
@@ -148,7 +181,8 @@ def _message(exc: Exception) -> str:
     """spdx-tools' messages, with beartype's type-hint prose reduced to the field at fault."""
     raw = list(exc.messages) if isinstance(exc, SPDXParsingError) else [repr(exc)]
     tidy: list[str] = []
-    for text in (str(m) for m in raw):
+    # Messages quote the offending value whole; only their head is ever shown.
+    for text in (str(m)[:_MESSAGE_HEAD] for m in raw):
         if hint := _TYPE_HINT.search(text):
             element, field, value = hint.groups()
             tidy.append(f"{element}.{field} is missing or of the wrong type (got {value})")
@@ -197,7 +231,7 @@ def _parse_tag_value(data: bytes) -> Any:
     if version not in VERSIONS:
         raise SchemaError(
             "/spdxVersion",
-            f"one of the supported versions {', '.join(VERSIONS)} (got {version!r})",
+            f"one of the supported versions {', '.join(VERSIONS)} (got {str(version)[:60]!r})",
             document=_DOCUMENT,
         )
     return document

@@ -33,7 +33,7 @@ from clearinghouse.formats.limits import ReadLimits
 from clearinghouse.formats.sbom.cyclonedx import JSON_VERSIONS
 from clearinghouse.formats.sbom.cyclonedx import _json_validator as cyclonedx_json_validator
 from clearinghouse.formats.sbom.purls import normalize_purl
-from clearinghouse.formats.schema import json_pointer
+from clearinghouse.formats.schema import first_violation
 from clearinghouse.formats.vex.common import (
     DEFAULT_VEX_LIMITS,
     Fields,
@@ -117,17 +117,12 @@ def cyclonedx_vex_document(doc: Any, limits: VexLimits) -> VexDocument:
     if version not in VEX_VERSIONS:
         raise fields.fail(
             "/specVersion",
-            f"one of {', '.join(VEX_VERSIONS)} (vulnerabilities arrived in 1.4; got {version!r})",
+            f"one of {', '.join(VEX_VERSIONS)} (vulnerabilities arrived in 1.4; "
+            f"got {str(version)[:60]!r})",
         )
-    validator = cyclonedx_json_validator(version)
-    if not validator.is_valid(root):
-        error = next(iter(validator.iter_errors(root)))
-        message = str(error.message)
-        raise SchemaError(
-            json_pointer(error.instance_path),
-            message if len(message) <= 300 else message[:299] + "…",
-            document=DOCUMENT,
-        )
+    violation = first_violation(cyclonedx_json_validator(version), root)
+    if violation is not None:
+        raise SchemaError(*violation, document=DOCUMENT)
 
     metadata = root.get("metadata") or {}
     timestamp = fields.timestamp(metadata, "timestamp", "/metadata")
