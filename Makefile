@@ -75,11 +75,12 @@ bench: $(DEV_STAMP) $(PEERS_VENV)/bin/python
 # and restore of the demo instance, and the audit of our own pinned dependencies. Each prints its
 # figures and exits non-zero on any failure. Needs PostgreSQL on loopback and Redis.
 RELIABILITY_DB ?= clearinghouse_fuzz
+FUZZ_SECONDS ?= 30
 RELIABILITY_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/$(RELIABILITY_DB)
 reliability: $(DEV_STAMP)
 	CLEARINGHOUSE_FUZZ_EXAMPLES=500 $(BIN)/pytest -q tests/reliability/test_parser_fuzz.py
 	$(BIN)/pip install --quiet -e '.[dev,fuzz]'
-	$(BIN)/python benchmarks/parser_fuzz.py --seconds 60
+	$(BIN)/python benchmarks/parser_fuzz.py --seconds $(FUZZ_SECONDS)
 	$(BIN)/python benchmarks/api_fuzz.py --requests 20000
 	psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$(RELIABILITY_DB)'" \
 	  | grep -q 1 || psql -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $(RELIABILITY_DB)"

@@ -12,8 +12,9 @@ new code (``clearinghouse`` is instrumented), and a custom mutator applies the s
 JSON, line and zip mutations to them half of the time (libFuzzer's byte mutations the other half),
 so coverage grows past the decoders. Each target runs in its own process for ``--seconds``,
 seeded with ``tests/assets/fuzz/<format>/``; a crash or hang (``-timeout``, 30 s) is written to
-``--artifacts`` (default ``.fuzz-artifacts/<target>/``) and counted. The table printed at the end
-gives, per target: runs, seconds, coverage (edges) and features reached, corpus size, crashes.
+``--artifacts`` (default ``.fuzz-artifacts/<run>/<target>/``, one folder per run) and counted.
+The table printed at the end gives, per target: runs, seconds, coverage (edges) and features
+reached, corpus size, crashes.
 
 It exits non-zero when any target crashed, so ``make reliability`` fails on a new crasher; the
 crasher then goes to ``tests/assets/fuzz/crashers/<target>/`` with the fix.
@@ -147,9 +148,12 @@ def main() -> int:
     except ImportError:
         print("atheris is not installed: .venv/bin/pip install atheris==3.0.0", file=sys.stderr)
         return 2
+    # Each run writes into its own folder: crashers of an earlier run (kept until they move to
+    # tests/assets/fuzz/crashers/) must not be counted as this run's.
+    run_artifacts = args.artifacts / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     rows = []
     for name in args.targets.split(","):
-        row = _run_target(name, args.seconds, args.artifacts)
+        row = _run_target(name, args.seconds, run_artifacts)
         rows.append(row)
         print(
             f"{row['target']:<12} runs {row['runs']:>8}  {row['seconds']:>6} s  "

@@ -39,10 +39,23 @@ def _without_timestamps(loader: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
         pass
 
     Loader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
         for first, resolvers in loader.yaml_implicit_resolvers.items()
     }
+    # An explicit !!timestamp still reaches PyYAML's constructor, whose regex match is not
+    # checked (a malformed date raises AttributeError); JSON carries no timestamps anyway.
+    Loader.add_constructor(_TIMESTAMP, _refuse_timestamp)
     return Loader
+
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+def _refuse_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise DecodeError(
+        f"YAML !!timestamp values are not accepted (line {node.start_mark.line + 1}); "
+        "write dates as strings"
+    )
 
 
 def decode_json(data: bytes, *, what: str = "document") -> Any:

@@ -156,7 +156,15 @@ def _finding(pointer: str, item: dict[str, Any], limits: ReadLimits) -> FindingR
         extra["commit"] = commit
     for key, value in item.items():
         if key.startswith("x-"):
-            extra[key] = _bounded(orjson.dumps(value).decode(), f"{pointer}/{key}", cap)
+            try:
+                serialized = orjson.dumps(value).decode()
+            except TypeError:  # orjson stops at 255 levels; documents may nest up to 1,024
+                raise SchemaError(
+                    f"{pointer}/{key}",
+                    "an extension value nested at most 255 levels deep",
+                    document=_DOCUMENT,
+                ) from None
+            extra[key] = _bounded(serialized, f"{pointer}/{key}", cap)
 
     fingerprint = text("fingerprint")
     severity = item.get("severity")

@@ -17,7 +17,7 @@ from clearinghouse.access import service as access_service
 from clearinghouse.access.roles import OrgKind, Role
 from clearinghouse.access.visibility import LOCAL_ADMIN, Viewer
 from clearinghouse.audit.models import AuditEvent
-from clearinghouse.core.errors import PermissionDeniedError
+from clearinghouse.core.errors import NotFoundError
 from clearinghouse.evaluation.models import Designation, ModelAssist
 from clearinghouse.infra.settings import Settings
 from clearinghouse.pipeline import designation_flow
@@ -84,7 +84,8 @@ def test_only_a_patch_the_engine_says_fixes_is_offered_and_grants_bound_who_asks
     assert withheld["verdict"] != "fixes"
     assert withheld["patch"] is None
 
-    # a vendor holds no grant: refused before any model runs
+    # a vendor holds no grant and is not involved: refused before any model runs, with the same
+    # 404 as a missing engagement (probing ids tells nothing)
     vendor = _viewer(runtime, "Vendor")
     dev = _viewer(runtime, "Dev")
     model = designation_flow.register_model(
@@ -95,7 +96,7 @@ def test_only_a_patch_the_engine_says_fixes_is_offered_and_grants_bound_who_asks
         planned_release=runtime.clock.now() + dt.timedelta(days=10),
     )
     engagement = designation_flow.open_engagement(runtime, viewer=dev, model_id=model["id"])
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(NotFoundError):
         designation_flow.assist_patch(
             runtime, viewer=vendor, vuln_id=vuln, model_spec=good, engagement_id=engagement["id"]
         )
