@@ -689,3 +689,22 @@ def test_without_nul_replaces_every_nul_and_keeps_types() -> None:
     assert clean.provenance == Provenance(tool="t\ufffd")
     assert dict(clean.extra) == {"k\ufffd": "v\ufffd"}
     assert "\x00" not in repr(clean)
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"])
+def test_an_instant_whose_offset_leaves_the_calendar_is_refused_by_name(
+    fuzz: Fuzz, instant: str
+) -> None:
+    """Found by the full run on PostgreSQL: a valid ISO 8601 instant that Python cannot convert
+    to UTC (OverflowError) was a 500; it is a problem naming the field, and nothing is stored."""
+    before = fuzz.world.counts()
+    response = fuzz.world.client.post(
+        API + "/models",
+        json={"name": "E", "version": "E", "planned_release": instant},
+        headers=fuzz.world.headers(OWNER, Role.ADMIN),
+    )
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "planned_release" in response.json()["detail"]
+    assert "out of range" in response.json()["detail"]
+    assert fuzz.world.counts() == before

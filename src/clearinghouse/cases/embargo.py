@@ -25,6 +25,7 @@ import enum
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 
+from clearinghouse.core.clock import to_utc
 from clearinghouse.core.errors import ConflictError, InputError
 
 
@@ -63,7 +64,7 @@ def utc(at: dt.datetime) -> dt.datetime:
     """Refuse naive datetimes (their zone is a guess) and normalise aware ones to UTC."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise InputError(f"embargo: {at.isoformat()} has no time zone; give an offset or Z")
-    return at.astimezone(dt.UTC)
+    return to_utc(at, "embargo")
 
 
 def propose(*, until: dt.datetime, binding_until: dt.datetime) -> Embargo:

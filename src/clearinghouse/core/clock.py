@@ -5,6 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
+from clearinghouse.core.errors import InputError
+
+
+def to_utc(value: dt.datetime, what: str) -> dt.datetime:
+    """An aware instant in UTC; one whose offset carries it past year 1 or 9999 is refused.
+
+    ``0001-01-01T00:00:00+00:01`` is a valid ISO 8601 instant that Python cannot convert
+    (OverflowError): submitted dates must be refused by name, not crash the request.
+    """
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise InputError(f"{what}: {value.isoformat()} is out of range") from None
+
 
 class Clock(Protocol):
     def now(self) -> dt.datetime:

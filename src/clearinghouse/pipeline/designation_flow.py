@@ -25,6 +25,7 @@ from clearinghouse.access.models import Organization
 from clearinghouse.access.roles import OrgKind
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit import service as audit_service
+from clearinghouse.core.clock import to_utc
 from clearinghouse.core.errors import (
     ConflictError,
     InputError,
@@ -59,7 +60,7 @@ MAX_TEXT = 4000
 def _aware(value: dt.datetime, name: str) -> dt.datetime:
     if value.tzinfo is None:
         raise InputError(f"{name}: a time zone is required")
-    return value.astimezone(dt.UTC)
+    return to_utc(value, name)
 
 
 def _when(value: dt.datetime | None) -> str | None:

@@ -26,6 +26,7 @@ from clearinghouse.access.models import Organization
 from clearinghouse.access.roles import OrgKind, Role
 from clearinghouse.access.visibility import Viewer
 from clearinghouse.audit import service as audit_service
+from clearinghouse.core.clock import to_utc
 from clearinghouse.core.errors import (
     ConflictError,
     InputError,
@@ -467,8 +468,8 @@ def declare_campaign(
         targets=tuple(scope.parse_network(t) for t in targets),
         hostnames=tuple(scope.parse_hostname(h) for h in hostnames),
         sources=tuple(scope.parse_network(s) for s in sources),
-        start=start.astimezone(dt.UTC),
-        end=end.astimezone(dt.UTC),
+        start=to_utc(start, "start"),
+        end=to_utc(end, "end"),
         technique=decision.Technique(technique),
         rate_pps=rate_pps,
         concurrency=concurrency,

@@ -31,12 +31,13 @@ import ipaddress
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import orjson
 import stix2  # untyped (no py.typed in 3.0.2): see the mypy overrides
 
+from clearinghouse.core.clock import to_utc
 from clearinghouse.core.errors import InputError, SchemaError
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -67,7 +68,7 @@ def _network(text: str) -> IpNetwork:
 def _utc(moment: datetime, what: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InputError(f"{what} must be timezone-aware")
-    return moment.astimezone(UTC)
+    return to_utc(moment, what)
 
 
 @dataclass(frozen=True, slots=True)

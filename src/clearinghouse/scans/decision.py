@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from clearinghouse.core.clock import to_utc
 from clearinghouse.core.errors import InputError, IntegrityError
 from clearinghouse.scans.scope import (
     NetworkRange,
@@ -283,7 +284,7 @@ def decide(
 def _utc(instant: datetime, what: str) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InputError(f"{what} {instant.isoformat()} has no time zone; pass an aware instant")
-    return instant.astimezone(UTC)
+    return to_utc(instant, what)
 
 
 def _iso(instant: datetime) -> str:

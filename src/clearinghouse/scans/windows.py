@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from clearinghouse.core.clock import to_utc
 from clearinghouse.core.errors import InputError
 
 _DAYS = {
@@ -155,7 +156,7 @@ def _parse_span(text: str, raw: str) -> tuple[time, time]:
 def _aware(instant: datetime, what: str) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InputError(f"{what} {instant.isoformat()} has no time zone; pass an aware instant")
-    return instant.astimezone(UTC)
+    return to_utc(instant, what)
 
 
 @dataclass(frozen=True, slots=True)
