@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, aliased
 from clearinghouse.access.models import Organization
 from clearinghouse.access.roles import OrgKind
 from clearinghouse.access.visibility import Viewer
+from clearinghouse.core.clock import to_utc
 from clearinghouse.core.errors import InputError, NotFoundError
 from clearinghouse.pipeline.runtime import Runtime
 from clearinghouse.scans import calendar, scope
@@ -628,4 +629,4 @@ def parse_instant(text: str) -> dt.datetime | None:
         parsed = None
     if parsed is None:
         raise InputError("at: a date and time like 2026-11-27T14:05 (UTC)")
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else to_utc(parsed, "at")
