@@ -63,6 +63,7 @@ from tests.web.world import (
     UNRELATED,
     Org,
     World,
+    _vuln_of,
     build_world,
     engagement_with_nominee,
     may_see,
@@ -107,22 +108,6 @@ class Ctx:
     notification: int
     validation_run: int
     tokens: dict[tuple[str, Role], str] = field(default_factory=dict)
-
-
-def _vuln_and_finding(rt: Runtime, submission: int) -> tuple[str, int]:
-    from sqlalchemy import select
-
-    from clearinghouse.intake.models import Finding
-    from clearinghouse.vulns.models import Vulnerability
-
-    with rt.db.session() as session:
-        row = session.execute(
-            select(Vulnerability.public_id, Finding.id)
-            .join(Finding, Finding.vulnerability_id == Vulnerability.id)
-            .where(Finding.submission_id == submission)
-        ).first()
-        assert row is not None
-        return str(row[0]), int(row[1])
 
 
 def _evaluation(world: World, tmp: Path) -> tuple[int, str, int, int, int]:
@@ -184,9 +169,9 @@ def build_ctx(rt: Runtime, tmp: Path) -> Ctx:
         )["token"]
     owner = world.viewers[OWNER.key]
     unvalidated_submission = submit(rt, owner, native("fennec"), Tlp.AMBER, (GRANTED.name,))
-    unvalidated, unvalidated_finding = _vuln_and_finding(rt, unvalidated_submission)
+    unvalidated, unvalidated_finding = _vuln_of(rt, unvalidated_submission)
     pair = tuple(
-        _vuln_and_finding(rt, submit(rt, owner, native(word), Tlp.AMBER, (GRANTED.name,)))[0]
+        _vuln_of(rt, submit(rt, owner, native(word), Tlp.AMBER, (GRANTED.name,)))[0]
         for word in ("gecko", "heron")
     )
     spare = engagement_with_nominee(world, model="frontier-spare", window=False)
